@@ -1,0 +1,94 @@
+# govportal — the two commands a newcomer runs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+# The zero-setup demo: DEBUG on, SQLite file and eager Celery unless DATABASE_URL / REDIS_URL
+# are set in the environment.
+DEMO_ENV := DEBUG=$${DEBUG:-true}
+
+.PHONY: demo test check lint fmt worker beat bench messages schema services system-deps \
+        install install-dev clean
+
+# --- environments -------------------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+system-deps:
+	@scripts/ensure_system.sh
+
+services:
+	@scripts/ensure_services.sh
+
+messages: install
+	$(DEMO_ENV) $(MANAGE) compilemessages --ignore=$(VENV) --locale en -v 0
+
+# --- the two commands ---------------------------------------------------------------------
+demo: install messages
+	mkdir -p var
+	$(DEMO_ENV) $(MANAGE) migrate --noinput -v 1
+	$(DEMO_ENV) $(MANAGE) loaddemo
+	@echo "govportal demo: http://127.0.0.1:$(PORT)/  (accounts: see README; password govportal-demo)"
+	@if [ -n "$${REDIS_URL:-}" ]; then \
+	    $(DEMO_ENV) $(BIN)/celery -A govportal worker -B -l info --concurrency 2 & \
+	    trap 'kill %1 2>/dev/null' EXIT; \
+	    $(DEMO_ENV) $(MANAGE) runserver --noreload 127.0.0.1:$(PORT); \
+	else \
+	    echo "REDIS_URL not set: Celery tasks run eagerly in the web process"; \
+	    $(DEMO_ENV) $(MANAGE) runserver --noreload 127.0.0.1:$(PORT); \
+	fi
+
+test: install-dev system-deps services check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# --- quality ------------------------------------------------------------------------------
+# Django checks run with the test environment (PostgreSQL), like the suite.
+TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/govportal} \
+            REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} SECRET_KEY=$${SECRET_KEY:-check-only} \
+            CELERY_TASK_ALWAYS_EAGER=true
+
+check: install-dev messages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(MANAGE) check --fail-level WARNING
+	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+
+lint:
+	$(BIN)/ruff check .
+
+fmt:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Production-like deploy check; the warnings left are documented in docs/deploy.md.
+check-deploy: install
+	DEBUG=false SECRET_KEY=$$(head -c 48 /dev/urandom | base64) SECURE_SSL_REDIRECT=true \
+	SECURE_HSTS_SECONDS=31536000 SECURE_COOKIES=true ALLOWED_HOSTS=portal.example.gov.cn \
+	$(MANAGE) check --deploy
+
+worker: install
+	$(DEMO_ENV) $(BIN)/celery -A govportal worker -B -l info --concurrency 2
+
+bench: install-dev services
+	$(BIN)/python -m bench
+
+schema: install
+	$(DEMO_ENV) $(MANAGE) spectacular --file var/openapi.yaml --validate
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""DRF wiring shared by every app: one error format, pagination (STYLE.md C5 V5).
+
+Kept apart from ``apps.core.api`` (the core endpoints) because DRF imports these classes from
+settings while ``rest_framework.generics`` is still loading.
+
+Every error response has the shape::
+
+    {"code": "invalid", "detail": "请求参数有误", "errors": {"field": ["..."]}}
+
+``errors`` is present only for field-level validation errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from apps.core.exceptions import DomainError
+
+
+class DefaultCursorPagination(CursorPagination):
+    """Stable, index-friendly paging for large lists (no COUNT(*), no deep OFFSET)."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-created_at"
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(
+            {"code": exc.code, "detail": exc.message}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, DjangoValidationError):
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        errors = _flatten(detail if isinstance(detail, dict) else {"non_field_errors": detail})
+        response.data = {"code": "invalid", "detail": _("请求参数有误"), "errors": errors}
+    else:
+        codes = exc.get_codes()
+        response.data = {
+            "code": codes if isinstance(codes, str) else "error",
+            "detail": _flatten(exc.detail) if not isinstance(exc.detail, dict) else _("请求有误"),
+        }
+    return response

@@ -1,0 +1,56 @@
+"""Pages and endpoints every part of the portal shares."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.core.calendar import calendar_health
+from apps.core.context_processors import ELDER_COOKIE
+from apps.core.selectors import health_report
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health_report()
+    return JsonResponse(
+        report,
+        status=200 if report["status"] == "ok" else 503,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.headers.get("referer") or "/"
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+@require_POST
+def elder_mode_toggle(request: HttpRequest) -> HttpResponse:
+    """Switch the elder-friendly mode (长辈模式) on or off; remembered in a cookie for a year."""
+    response = HttpResponseRedirect(_safe_next(request))
+    if request.POST.get("elder") == "1":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=ONE_YEAR, samesite="Lax", httponly=True)
+    else:
+        response.delete_cookie(ELDER_COOKIE, samesite="Lax")
+    return response
+
+
+@staff_member_required
+@require_GET
+def office_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "office/home.html", {"calendar": calendar_health()})

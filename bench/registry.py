@@ -1,0 +1,10 @@
+"""Benchmarks by name. Each is a callable returning a list of result dicts."""
+
+from collections.abc import Callable
+
+from bench import bench_core
+
+BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
+    "calendar": bench_core.calendar_arithmetic,
+    "audit": bench_core.audit_append,
+}

@@ -1,0 +1,207 @@
+"""Shared fixtures: actors, and a real Celery worker process against the real Redis broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from django.conf import settings
+
+from govportal.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "var" / "test-logs"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache() -> None:
+    """The Django cache is Redis db 15 in tests: start every test from an empty cache."""
+    from django.core.cache import cache
+
+    from apps.core import calendar
+
+    cache.clear()
+    calendar.invalidate_calendar()
+
+
+# --- actors -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def department():
+    from tests.core.factories import DepartmentFactory
+
+    return DepartmentFactory(name="南昌市市场监督管理局")
+
+
+@pytest.fixture
+def other_department():
+    from tests.core.factories import DepartmentFactory
+
+    return DepartmentFactory(name="九江市市场监督管理局")
+
+
+@pytest.fixture
+def clerk(department):
+    from apps.identity.constants import StaffRole
+    from tests.identity.factories import StaffMembershipFactory
+
+    return StaffMembershipFactory(department=department, role=StaffRole.CLERK).user
+
+
+@pytest.fixture
+def dept_admin(department):
+    from apps.identity.constants import StaffRole
+    from tests.identity.factories import StaffMembershipFactory
+
+    return StaffMembershipFactory(department=department, role=StaffRole.DEPT_ADMIN).user
+
+
+@pytest.fixture
+def dept_client(department):
+    """A DRF APIClient authenticated as ``department``'s system with every scope."""
+    from rest_framework.test import APIClient
+
+    from apps.identity.constants import ApiScope
+    from tests.identity.factories import ApiClientFactory, issue_token
+
+    api_client = ApiClientFactory(department=department)
+    token = issue_token(api_client, " ".join(ApiScope.values))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+    client.api_client = api_client
+    return client
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess using the test database and the test Redis database.
+
+    Tests may ``kill()`` it (SIGKILL, as a crashed machine would) and ``start()`` it again.
+    """
+
+    def __init__(self, *, concurrency: int = 2, extra_args: tuple[str, ...] = ()) -> None:
+        self.concurrency = concurrency
+        self.extra_args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+        self.name = ""
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"worker-{uuid.uuid4().hex[:8]}.log"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        env = os.environ.copy()
+        env.update(
+            DATABASE_URL=_database_url(),
+            CELERY_TASK_ALWAYS_EAGER="false",
+            PYTHONUNBUFFERED="1",
+        )
+        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "govportal",
+                "worker",
+                "-l",
+                "info",
+                "-c",
+                str(self.concurrency),
+                "-n",
+                self.name,
+                "--without-gossip",
+                "--without-mingle",
+                *self.extra_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        hostname = self.name.replace("%h", os.uname().nodename)
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"celery worker exited with {self.process.returncode}; log: {self.log_path}"
+                )
+            replies = celery_app.control.ping(destination=[hostname], timeout=0.5) or []
+            if replies:
+                return
+        raise RuntimeError(f"celery worker not ready after {timeout}s; log: {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group (main process and pool children)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def broker() -> Iterator[redis.Redis]:
+    """The real Redis broker (test database), emptied, with Celery publishing to it."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:  # pragma: no cover - make test starts Redis first
+        pytest.fail(f"Redis is not answering at {settings.CELERY_BROKER_URL}: {exc}")
+    client.flushdb()
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield client
+    celery_app.conf.task_always_eager = previous
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, broker: redis.Redis) -> Iterator[WorkerProcess]:
+    """A real worker process; the test's writes must be committed (transactional_db)."""
+    worker = WorkerProcess()
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_until(predicate: object, *, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate()`` until it is truthy or ``timeout`` passes (for cross-process tests)."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
