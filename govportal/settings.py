@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.audit",
     "apps.identity",
+    "apps.cases",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,19 @@ X_FRAME_OPTIONS = "DENY"
 # --- Working-day calendar -----------------------------------------------------------------
 # DOMAIN.md §0.1: years before this are not needed; chinese-calendar seeds the years it covers.
 CALENDAR_FIRST_YEAR = env.int("CALENDAR_FIRST_YEAR", default=2020)
+
+# --- Cases (办件) ---------------------------------------------------------------------------
+# 行政许可法 Art. 32: a supplement notice later than this many working days after receipt is too
+# late; the case then counts as accepted from receipt (applied by the beat task below).
+CASES_SUPPLEMENT_NOTICE_DAYS = env.int("CASES_SUPPLEMENT_NOTICE_DAYS", default=5)
+# 电子监察 warnings (DOMAIN.md §1.6 ○ local practice): yellow at <= N working days left.
+CASES_SLA_YELLOW_DAYS = env.int("CASES_SLA_YELLOW_DAYS", default=2)
+# Uploaded materials: private storage outside the web root, size bound, types sniffed.
+CASES_UPLOAD_ROOT = env.path("CASES_UPLOAD_ROOT", default=Path(MEDIA_ROOT) / "cases")
+CASES_UPLOAD_MAX_BYTES = env.int("CASES_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+CASES_UPLOAD_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# Signed material download links for department systems expire after this many seconds.
+CASES_DOWNLOAD_LINK_SECONDS = env.int("CASES_DOWNLOAD_LINK_SECONDS", default=600)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
