@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.identity",
     "apps.cases",
+    "apps.handoffs",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.check_calendar",
         "schedule": crontab(minute=30, hour=1),
     },
+    # Every HANDOFF_SWEEP_INTERVAL_SECONDS (60 s): re-enqueue handoffs whose task was lost when a
+    # worker died or Redis restarted (docs/handoffs.md). Cheap: two indexed queries when idle.
+    "handoffs-sweep": {
+        "task": "handoffs.sweep",
+        "schedule": env.float("HANDOFF_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
 }
 
 # --- REST API -----------------------------------------------------------------------------
@@ -264,6 +271,18 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Handoffs (outbox delivery to departments, docs/handoffs.md) ---------------------------
+# Backoff after failed attempt n: min(cap, base * 2^(n-1)), half fixed and half jitter. The cap
+# stays below the Redis visibility timeout so a countdown task is never redelivered early.
+HANDOFF_RETRY_BASE_SECONDS = env.float("HANDOFF_RETRY_BASE_SECONDS", default=5.0)
+HANDOFF_RETRY_CAP_SECONDS = env.float("HANDOFF_RETRY_CAP_SECONDS", default=300.0)
+HANDOFF_MAX_ATTEMPTS = env.int("HANDOFF_MAX_ATTEMPTS", default=10)
+HANDOFF_CONNECT_TIMEOUT_SECONDS = env.float("HANDOFF_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# A pending row overdue this long with no enqueue in that time: its task was lost; re-enqueue.
+HANDOFF_SWEEP_GRACE_SECONDS = env.float("HANDOFF_SWEEP_GRACE_SECONDS", default=120.0)
+# A row in ``sending`` this long: its worker died mid-push. Longer than the task hard limit.
+HANDOFF_SENDING_STALE_SECONDS = env.float("HANDOFF_SENDING_STALE_SECONDS", default=180.0)
 
 # --- Working-day calendar -----------------------------------------------------------------
 # DOMAIN.md §0.1: years before this are not needed; chinese-calendar seeds the years it covers.

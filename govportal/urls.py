@@ -7,6 +7,7 @@ from apps.core import views as core_views
 api_v1 = [
     # Each app adds its API routes here.
     path("core/", include("apps.core.api_urls")),
+    path("handoffs/", include("apps.handoffs.api_urls")),
 ]
 
 urlpatterns = [
@@ -14,6 +15,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("office/", core_views.office_home, name="office-home"),
+    path("office/handoffs/", include("apps.handoffs.urls")),
+    # OAuth2 token endpoint for department clients (client credentials), and the rest of DOT.
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

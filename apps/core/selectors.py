@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -51,12 +52,23 @@ def broker_status() -> dict[str, Any]:
     }
 
 
+# Apps add their own /healthz details (e.g. handoffs: age of the oldest pending handoff) from
+# ``AppConfig.ready()``, so core never imports them (dependencies point one way).
+_health_details: dict[str, Callable[[], Any]] = {}
+
+
+def register_health_detail(name: str, provider: Callable[[], Any]) -> None:
+    _health_details[name] = provider
+
+
 def health_report() -> dict[str, Any]:
     database = database_status()
     broker = broker_status()
     details: dict[str, Any] = {}
     if database["ok"]:
         details["calendar"] = calendar_health()
+        for name, provider in _health_details.items():
+            details[name] = provider()
     return {
         "status": "ok" if database["ok"] and broker["ok"] else "down",
         "database": database,

@@ -8,8 +8,9 @@ pytestmark = pytest.mark.django_db
 def test_healthz_ok_with_real_postgres_and_redis(client, django_assert_max_num_queries) -> None:
     # given PostgreSQL and Redis up (make test starts them)
     # when /healthz is requested
-    # queries: SELECT 1; calendar years; calendar days (loaded once per process)
-    with django_assert_max_num_queries(3):
+    # queries: SELECT 1; calendar years; calendar days (loaded once per process); one aggregate
+    # per app health detail (handoffs)
+    with django_assert_max_num_queries(4):
         response = client.get("/healthz")
     # then both report ok over real connections
     body = response.json()

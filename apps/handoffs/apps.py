@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HandoffsConfig(AppConfig):
+    name = "apps.handoffs"
+    label = "handoffs"
+    verbose_name = _("跨部门交接")
+
+    def ready(self) -> None:
+        from apps.core.selectors import register_health_detail
+        from apps.handoffs.selectors import handoff_health
+
+        register_health_detail("handoffs", handoff_health)
