@@ -60,7 +60,9 @@ test: install-dev system-deps services check
 # Django checks run with the test environment (PostgreSQL), like the suite.
 TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/govportal} \
             REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} SECRET_KEY=$${SECRET_KEY:-check-only} \
-            CELERY_TASK_ALWAYS_EAGER=true
+            CELERY_TASK_ALWAYS_EAGER=true \
+            PII_KEYS=$${PII_KEYS:-Y2hlY2stb25seS1rZXktY2hlY2stb25seS1rZXktMDA=} \
+            PII_INDEX_KEY=$${PII_INDEX_KEY:-check-only} OIDC_ENABLED=$${OIDC_ENABLED:-false}
 
 check: install-dev messages
 	$(BIN)/ruff check .
@@ -79,6 +81,8 @@ fmt:
 check-deploy: install
 	DEBUG=false SECRET_KEY=$$(head -c 48 /dev/urandom | base64) SECURE_SSL_REDIRECT=true \
 	SECURE_HSTS_SECONDS=31536000 SECURE_COOKIES=true ALLOWED_HOSTS=portal.example.gov.cn \
+	PII_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	PII_INDEX_KEY=$$(head -c 32 /dev/urandom | base64) OIDC_ENABLED=false \
 	$(MANAGE) check --deploy
 
 worker: install

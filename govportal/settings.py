@@ -112,6 +112,23 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
+# --- Identity: personal data --------------------------------------------------------------
+# PII_KEYS: Fernet keys, comma-separated; the first encrypts, all decrypt. Rotate by putting a
+# new key first and running ``manage.py rotate_pii_keys``; then drop the old key.
+# PII_INDEX_KEY: HMAC key of the blind indexes (exact lookup of ID and phone numbers) and of
+# the pairwise OIDC subjects. It cannot be rotated without re-indexing, so keep it stable.
+PII_KEYS = env.list("PII_KEYS", default=[])
+PII_INDEX_KEY = env.str("PII_INDEX_KEY", default="")
+if not PII_KEYS or not PII_INDEX_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("PII_KEYS and PII_INDEX_KEY must be set when DEBUG is off.")
+    PII_KEYS = PII_KEYS or ["VKOHrI_xhVCYjXXnTXKYqbyqOfpCXrqNQ7kThRXRfNQ="]
+    PII_INDEX_KEY = PII_INDEX_KEY or "insecure-development-index-key-do-not-use"
+# Agent (经办人) authorisations: default and longest validity (DOMAIN.md §4.3; 30 days is one
+# guide's default, ○ configurable).
+AGENT_AUTHORISATION_DEFAULT_DAYS = env.int("AGENT_AUTHORISATION_DEFAULT_DAYS", default=30)
+AGENT_AUTHORISATION_MAX_DAYS = env.int("AGENT_AUTHORISATION_MAX_DAYS", default=366)
+
 # --- OAuth2 / OIDC (django-oauth-toolkit) -------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {

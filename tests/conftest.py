@@ -32,6 +32,13 @@ def _isolated_cache() -> None:
     calendar.invalidate_calendar()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings) -> None:
+    """PBKDF2 at full strength costs ~0.5 s per account on the shared machine; tests only need
+    passwords to round-trip (the production hasher is exercised by Django itself)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- actors -------------------------------------------------------------------------------
 
 

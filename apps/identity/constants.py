@@ -31,3 +31,75 @@ class ApiScope(models.TextChoices):
     LICENCES_READ = "licences:read", _("核验与读取电子证照")
     LICENCES_WRITE = "licences:write", _("签发、变更、注销电子证照")
     REVIEWS = "reviews", _("读取并答复好差评")
+
+
+class AssuranceMethod(models.TextChoices):
+    """How a level was reached (DOMAIN.md §4.2); recorded with each raise."""
+
+    PHONE_SMS = "phone_sms", _("手机号短信验证（注册）")
+    POPULATION_REGISTRY = "population_registry", _("姓名+身份证号比对人口库")
+    FACE = "face", _("活体人脸比对")
+    CTID = "ctid", _("网络身份认证（网证）")
+    BANK_FOUR_FACTOR = "bank_four_factor", _("银行卡四要素")
+    WINDOW = "window", _("窗口当面核验")
+    CERTIFICATE = "certificate", _("数字证书")
+
+
+# Methods that reach each level (L1 is registration).
+LEVEL_METHODS: dict[int, frozenset[str]] = {
+    AssuranceLevel.L1: frozenset({AssuranceMethod.PHONE_SMS}),
+    AssuranceLevel.L2: frozenset({AssuranceMethod.POPULATION_REGISTRY}),
+    AssuranceLevel.L3: frozenset(
+        {AssuranceMethod.FACE, AssuranceMethod.CTID, AssuranceMethod.BANK_FOUR_FACTOR}
+    ),
+    AssuranceLevel.L4: frozenset({AssuranceMethod.WINDOW, AssuranceMethod.CERTIFICATE}),
+}
+
+
+class IdType(models.TextChoices):
+    """证件类型 (GA/T 2000.156; DOMAIN.md §0.2). Only the resident ID card is verified today."""
+
+    RESIDENT_ID = "111", _("居民身份证")
+
+
+class RegistryStatus(models.TextChoices):
+    NORMAL = "normal", _("正常")
+    DECEASED = "deceased", _("死亡注销")
+    CANCELLED = "cancelled", _("户籍注销")
+
+
+class EnterpriseStatus(models.TextChoices):
+    """法人状态 as the legal-person registry reports it."""
+
+    ACTIVE = "active", _("存续")
+    REVOKED = "revoked", _("吊销")
+    CANCELLED = "cancelled", _("注销")
+
+
+class EnterpriseRoleKind(models.TextChoices):
+    """Roles besides the legal representative, who is ``Enterprise.legal_representative``."""
+
+    LICENCE_ADMIN = "licence_admin", _("证照管理员")
+
+
+# DOMAIN.md §4.3: the legal representative may add at most five licence administrators.
+MAX_LICENCE_ADMINS = 5
+
+
+class AuthorisationScope(models.TextChoices):
+    ALL = "all", _("全业务授权")
+    ITEMS = "items", _("精准授权（指定事项）")
+
+
+class RevokeReason(models.TextChoices):
+    REVOKED = "revoked", _("授权人撤销")
+    LEGAL_REP_CHANGED = "legal_rep_changed", _("法定代表人变更")
+    GRANTOR_REMOVED = "grantor_removed", _("授权的证照管理员已被移除")
+
+
+class SubjectType(models.TextChoices):
+    """OIDC subject type claim (DOMAIN.md §4.6)."""
+
+    PERSON = "person", _("自然人")
+    ENTERPRISE = "enterprise", _("法人")
+    STAFF = "staff", _("公职人员")

@@ -20,6 +20,7 @@ from apps.core.demo import DemoDataError
 # ARCHITECTURE.md). Only list loaders whose module exists; a broken import must fail loudly.
 DEMO_LOADERS: list[str] = [
     "apps.core.demo.load_core_demo",
+    "apps.identity.demo.load_identity_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]

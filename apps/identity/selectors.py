@@ -1,0 +1,166 @@
+"""Reads about "who is this and what may they do" shared by views, the API and other apps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.identity.constants import AuthorisationScope, EnterpriseRoleKind, EnterpriseStatus
+from apps.identity.models import AgentAuthorisation, Enterprise, EnterpriseRole, Person, User
+from apps.identity.pii import id_number_index
+
+
+def _codes(item_code: str | Iterable[str] | None) -> list[str]:
+    if item_code is None:
+        return []
+    if isinstance(item_code, str):
+        return [item_code]
+    return [code for code in item_code if code]
+
+
+def active_authorisation(
+    user: User,
+    enterprise: Enterprise | int,
+    item_code: str | Iterable[str] | None = None,
+    *,
+    at: datetime | None = None,
+) -> AgentAuthorisation | None:
+    """The authorisation under which ``user`` may act for ``enterprise`` now, or ``None``.
+
+    ``item_code`` is the item's implementation code, or several codes (implementation and
+    basic code): an item-level authorisation applies when it lists any of them. Without
+    ``item_code`` any active authorisation counts. An all-business authorisation is preferred,
+    then the one expiring last. The enterprise must be 存续. This looks at agent authorisations
+    only: the legal representative and licence administrators act without one (see
+    ``can_act_for``).
+    """
+    enterprise_id = enterprise.pk if isinstance(enterprise, Enterprise) else enterprise
+    moment = at or timezone.now()
+    candidates = (
+        AgentAuthorisation.objects.active(moment)
+        .filter(agent=user, enterprise_id=enterprise_id, enterprise__status=EnterpriseStatus.ACTIVE)
+        .select_related("enterprise")
+        .order_by("-expires_at")
+    )
+    codes = _codes(item_code)
+    best: AgentAuthorisation | None = None
+    for authorisation in candidates:
+        if codes and not authorisation.covers(codes):
+            continue
+        if authorisation.scope == AuthorisationScope.ALL:
+            return authorisation
+        best = best or authorisation
+    return best
+
+
+def enterprise_capacity(user: User, enterprise: Enterprise) -> str | None:
+    """``"legal_rep"``, ``"licence_admin"`` or ``None`` (agents are checked separately)."""
+    if enterprise.legal_representative_id == user.pk:
+        return "legal_rep"
+    if EnterpriseRole.objects.filter(
+        enterprise=enterprise,
+        user=user,
+        role=EnterpriseRoleKind.LICENCE_ADMIN,
+        revoked_at__isnull=True,
+    ).exists():
+        return "licence_admin"
+    return None
+
+
+def can_manage_agents(user: User, enterprise: Enterprise) -> bool:
+    return enterprise_capacity(user, enterprise) is not None
+
+
+def can_act_for(
+    user: User, enterprise: Enterprise, item_code: str | Iterable[str] | None = None
+) -> bool:
+    """Whether ``user`` may apply for ``enterprise`` (for ``item_code`` when given)."""
+    if not enterprise.is_active or not getattr(user, "is_authenticated", False):
+        return False
+    if enterprise_capacity(user, enterprise) is not None:
+        return True
+    return active_authorisation(user, enterprise, item_code) is not None
+
+
+def acting_enterprises(user: User) -> QuerySet[Enterprise]:
+    """Enterprises (存续) ``user`` may act for now: as legal representative, as licence
+    administrator, or under an active agent authorisation of any scope."""
+    if not getattr(user, "is_authenticated", False):
+        return Enterprise.objects.none()
+    now = timezone.now()
+    return (
+        Enterprise.objects.filter(status=EnterpriseStatus.ACTIVE)
+        .filter(
+            Q(legal_representative=user)
+            | Q(
+                roles__user=user,
+                roles__role=EnterpriseRoleKind.LICENCE_ADMIN,
+                roles__revoked_at__isnull=True,
+            )
+            | Q(
+                authorisations__agent=user,
+                authorisations__revoked_at__isnull=True,
+                authorisations__valid_from__lte=now,
+                authorisations__expires_at__gt=now,
+            )
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def list_authorisations_for_enterprise(
+    enterprise: Enterprise, *, include_inactive: bool = True
+) -> QuerySet[AgentAuthorisation]:
+    qs = AgentAuthorisation.objects.filter(enterprise=enterprise).select_related(
+        "agent__person", "granted_by__person", "enterprise"
+    )
+    if not include_inactive:
+        qs = qs.active()
+    return qs.order_by("-created_at")
+
+
+def list_authorisations_held_by(user: User) -> QuerySet[AgentAuthorisation]:
+    """Authorisations ``user`` holds as an agent, newest first."""
+    return (
+        AgentAuthorisation.objects.filter(agent=user)
+        .select_related("enterprise", "granted_by__person")
+        .order_by("-created_at")
+    )
+
+
+def managed_enterprises(user: User) -> QuerySet[Enterprise]:
+    """Enterprises whose agents ``user`` may manage (legal representative or licence admin)."""
+    return (
+        Enterprise.objects.filter(
+            Q(legal_representative=user)
+            | Q(
+                roles__user=user,
+                roles__role=EnterpriseRoleKind.LICENCE_ADMIN,
+                roles__revoked_at__isnull=True,
+            )
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def get_managed_enterprise_for(user: User, enterprise_id: int) -> Enterprise:
+    """An enterprise ``user`` manages; ``Enterprise.DoesNotExist`` for any other (STYLE.md R1)."""
+    return managed_enterprises(user).get(pk=enterprise_id)
+
+
+def find_verified_person(*, id_number: str, name: str) -> User | None:
+    """The real-name verified account with exactly this ID number and name (for granting an
+    agent without exposing who has an account)."""
+    person = (
+        Person.objects.select_related("user")
+        .filter(id_number_index=id_number_index(id_number), name=name.strip())
+        .first()
+    )
+    if person is None or not person.is_real_name_verified or not person.user.is_active:
+        return None
+    return person.user

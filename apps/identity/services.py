@@ -1,0 +1,449 @@
+"""Every write of the identity app (STYLE.md C3): accounts, real-name levels, enterprises,
+licence administrators and agent authorisations.
+
+Entry services are ``atomic(durable=True)``, lock what they change, and record an audit event as
+their last database step. Audit data never carries ID or phone numbers in clear (STYLE.md N5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.audit.services import record_audit_event
+from apps.core.exceptions import DomainError
+from apps.identity.constants import (
+    LEVEL_METHODS,
+    MAX_LICENCE_ADMINS,
+    AssuranceLevel,
+    AssuranceMethod,
+    AuthorisationScope,
+    EnterpriseRoleKind,
+    EnterpriseStatus,
+    RegistryStatus,
+    RevokeReason,
+)
+from apps.identity.models import (
+    AgentAuthorisation,
+    AssuranceRaise,
+    Enterprise,
+    EnterpriseRole,
+    LegalPersonRecord,
+    Person,
+    PopulationRecord,
+    User,
+)
+from apps.identity.pii import id_number_index, phone_index
+from apps.identity.validators import clean_id_number, clean_phone, validate_uscc
+
+logger = logging.getLogger(__name__)
+
+
+def _first_message(exc: ValidationError) -> str:
+    return str(exc.messages[0]) if exc.messages else str(exc)
+
+
+def _clean_id(value: str) -> str:
+    try:
+        return clean_id_number(value)
+    except ValidationError as exc:
+        raise DomainError(_first_message(exc), code="invalid_id_number") from exc
+
+
+def _clean_phone(value: str) -> str:
+    try:
+        return clean_phone(value)
+    except ValidationError as exc:
+        raise DomainError(_first_message(exc), code="invalid_phone") from exc
+
+
+def _clean_uscc(value: str) -> str:
+    number = "".join((value or "").split()).upper()
+    try:
+        validate_uscc(number)
+    except ValidationError as exc:
+        raise DomainError(_first_message(exc), code="invalid_uscc") from exc
+    return number
+
+
+# --- accounts and assurance levels ------------------------------------------------------------
+
+
+@transaction.atomic
+def create_person_account(
+    *, username: str, password: str | None, phone: str, name: str = ""
+) -> User:
+    """A new natural-person account at L1 (phone verified by the caller, e.g. an SMS code).
+
+    Raises ``DomainError`` when the username or the phone number is already registered.
+    """
+    phone = _clean_phone(phone)
+    if User.objects.filter(username=username).exists():
+        raise DomainError(_("该用户名已被注册"), code="username_taken")
+    if Person.objects.filter(phone_index=phone_index(phone)).exists():
+        raise DomainError(_("该手机号码已注册，请直接登录"), code="phone_taken")
+    user = User(username=username)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    person = Person(user=user, name=name, assurance_level=AssuranceLevel.L1)
+    person.set_phone(phone)
+    person.save()
+    AssuranceRaise.objects.create(
+        person=person, from_level=0, to_level=AssuranceLevel.L1, method=AssuranceMethod.PHONE_SMS
+    )
+    record_audit_event(
+        actor=user, action="identity.account_registered", obj=user, data={"level": 1}
+    )
+    return user
+
+
+def _raise_level(
+    person: Person, *, to_level: int, method: str, raised_by: User | None = None
+) -> bool:
+    """Record a raise when ``to_level`` is above the person's level; return whether it rose."""
+    if method not in LEVEL_METHODS[to_level]:
+        raise DomainError(_("该核验方式不能达到所申请的实名等级"), code="method_level_mismatch")
+    if to_level <= person.assurance_level:
+        return False
+    now = timezone.now()
+    AssuranceRaise.objects.create(
+        person=person,
+        from_level=person.assurance_level,
+        to_level=to_level,
+        method=method,
+        raised_by=raised_by,
+    )
+    person.assurance_level = to_level
+    person.level_raised_at = now
+    return True
+
+
+def match_population_registry(*, name: str, id_number: str) -> PopulationRecord | None:
+    """The 人口库 record with this ID number and exactly this name, if living and current."""
+    record = PopulationRecord.objects.filter(id_number_index=id_number_index(id_number)).first()
+    if record is None or record.name != name.strip() or record.status != RegistryStatus.NORMAL:
+        return None
+    return record
+
+
+@transaction.atomic(durable=True)
+def verify_real_name(*, user: User, name: str, id_number: str) -> Person:
+    """Raise ``user`` to L2 by matching name + ID number against the population registry.
+
+    DOMAIN.md §4.2 (L2 = two-factor check against 人口库). Refuses an invalid number, a
+    mismatch, and a number already verified by another account. Idempotent for a person who
+    is already verified with the same number.
+    """
+    id_number = _clean_id(id_number)
+    name = name.strip()
+    person = Person.objects.select_for_update().get(user=user)
+    index = id_number_index(id_number)
+    if person.id_number_index and person.id_number_index != index:
+        raise DomainError(_("该账号已实名认证，不能更换身份证号码"), code="already_verified")
+    if Person.objects.filter(id_number_index=index).exclude(pk=person.pk).exists():
+        raise DomainError(
+            _("该身份证号码已被其他账号实名认证，如非本人操作请到窗口办理"), code="id_taken"
+        )
+    if match_population_registry(name=name, id_number=id_number) is None:
+        logger.info("identity.real_name_mismatch", extra={"user_id": user.pk})
+        raise DomainError(
+            _("姓名与身份证号码不一致，或人口库中无此记录，请核对后重试"),
+            code="registry_mismatch",
+        )
+    person.name = name
+    person.set_id_number(id_number)
+    raised = _raise_level(
+        person, to_level=AssuranceLevel.L2, method=AssuranceMethod.POPULATION_REGISTRY
+    )
+    person.save()
+    record_audit_event(
+        actor=user,
+        action="identity.real_name_verified",
+        obj=person,
+        data={"level": person.assurance_level, "raised": raised, "method": "population_registry"},
+    )
+    return person
+
+
+@transaction.atomic(durable=True)
+def raise_assurance_level(
+    *, user: User, to_level: int, method: str, raised_by: User | None = None
+) -> Person:
+    """Raise to L3/L4 after a stronger check (face, 网证, bank 4-factor, window, certificate).
+
+    The check itself is done by the caller (an external provider or a clerk at the window);
+    this records the outcome. The person must already be verified at L2.
+    """
+    person = Person.objects.select_for_update().get(user=user)
+    if person.assurance_level < AssuranceLevel.L2:
+        raise DomainError(_("请先完成实名核验（L2）"), code="needs_l2")
+    raised = _raise_level(person, to_level=to_level, method=method, raised_by=raised_by)
+    if raised:
+        person.save(update_fields=["assurance_level", "level_raised_at", "updated_at"])
+        record_audit_event(
+            actor=raised_by or user,
+            action="identity.level_raised",
+            obj=person,
+            data={"level": to_level, "method": method},
+        )
+    return person
+
+
+# --- enterprises ------------------------------------------------------------------------------
+
+
+def _require_verified(user: User, message: str) -> Person:
+    # Read fresh: a cached ``user.person`` may predate a raise in this request.
+    person = Person.objects.filter(user=user).first()
+    if person is None or person.assurance_level < AssuranceLevel.L2:
+        raise DomainError(message, code="needs_l2")
+    return person
+
+
+def _void_authorisations(
+    authorisations: Iterable[AgentAuthorisation], *, actor: User | None, reason: str
+) -> int:
+    now = timezone.now()
+    ids = [a.pk for a in authorisations]
+    return AgentAuthorisation.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=actor, revoke_reason=reason, updated_at=now
+    )
+
+
+@transaction.atomic(durable=True)
+def bind_enterprise(*, user: User, uscc: str) -> Enterprise:
+    """Bind the enterprise with credit code ``uscc`` to ``user`` as its legal representative.
+
+    Only if the legal-person registry names this person (name + ID number) as the legal
+    representative and the enterprise is 存续 (DOMAIN.md §4.3). If the registry now names a
+    different person than the one bound before, the change voids every authorisation and
+    licence administrator the previous representative's side had set up.
+    """
+    uscc = _clean_uscc(uscc)
+    person = _require_verified(user, _("请先完成实名核验（L2）后再绑定企业"))
+    record = LegalPersonRecord.objects.filter(uscc=uscc).first()
+    if record is None:
+        raise DomainError(_("法人库中没有该统一社会信用代码"), code="not_in_registry")
+    if record.status != EnterpriseStatus.ACTIVE:
+        raise DomainError(
+            _("该法人在法人库中的状态为“%(status)s”，不能绑定")
+            % {"status": record.get_status_display()},
+            code="enterprise_inactive",
+        )
+    if record.legal_rep_id_index != person.id_number_index or record.legal_rep_name != person.name:
+        raise DomainError(
+            _("法人库登记的法定代表人不是您本人，不能绑定该企业"), code="not_legal_rep"
+        )
+    enterprise = Enterprise.objects.select_for_update().filter(uscc=uscc).first()
+    voided = 0
+    if enterprise is None:
+        enterprise = Enterprise(uscc=uscc)
+    elif enterprise.legal_representative_id not in (None, user.pk):
+        voided = _change_legal_representative(enterprise, actor=user)
+    enterprise.name = record.name
+    enterprise.legal_rep_name = record.legal_rep_name
+    enterprise.legal_representative = user
+    enterprise.status = record.status
+    enterprise.address = record.address
+    enterprise.registry_record = record
+    enterprise.full_clean()
+    enterprise.save()
+    record_audit_event(
+        actor=user,
+        action="identity.enterprise_bound",
+        obj=enterprise,
+        data={"uscc": uscc, "voided_authorisations": voided},
+    )
+    return enterprise
+
+
+def _change_legal_representative(enterprise: Enterprise, *, actor: User) -> int:
+    """DOMAIN.md §4.3: changing the legal representative voids authorisations. We also end the
+    licence administrators' roles, since the previous representative appointed them."""
+    voided = _void_authorisations(
+        enterprise.authorisations.filter(revoked_at__isnull=True),
+        actor=actor,
+        reason=RevokeReason.LEGAL_REP_CHANGED,
+    )
+    enterprise.roles.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), updated_at=timezone.now()
+    )
+    return voided
+
+
+def _is_legal_rep(user: User, enterprise: Enterprise) -> bool:
+    return enterprise.legal_representative_id == user.pk
+
+
+def _is_licence_admin(user: User, enterprise: Enterprise) -> bool:
+    return enterprise.roles.filter(
+        user=user, role=EnterpriseRoleKind.LICENCE_ADMIN, revoked_at__isnull=True
+    ).exists()
+
+
+def _lock_enterprise(enterprise: Enterprise | int) -> Enterprise:
+    pk = enterprise.pk if isinstance(enterprise, Enterprise) else enterprise
+    return Enterprise.objects.select_for_update().get(pk=pk)
+
+
+@transaction.atomic(durable=True)
+def add_licence_administrator(
+    *, actor: User, enterprise: Enterprise | int, user: User
+) -> EnterpriseRole:
+    """The legal representative appoints a 证照管理员 (at most five, DOMAIN.md §4.3)."""
+    enterprise = _lock_enterprise(enterprise)
+    if not _is_legal_rep(actor, enterprise):
+        raise DomainError(_("只有法定代表人可以设置证照管理员"), code="not_legal_rep")
+    _require_verified(user, _("证照管理员须已完成实名核验"))
+    active = enterprise.roles.filter(role=EnterpriseRoleKind.LICENCE_ADMIN, revoked_at__isnull=True)
+    if active.filter(user=user).exists():
+        raise DomainError(_("该人员已是证照管理员"), code="already_admin")
+    if active.count() >= MAX_LICENCE_ADMINS:
+        raise DomainError(
+            _("证照管理员最多%(max)d名") % {"max": MAX_LICENCE_ADMINS}, code="too_many_admins"
+        )
+    role = EnterpriseRole.objects.create(
+        enterprise=enterprise, user=user, role=EnterpriseRoleKind.LICENCE_ADMIN, granted_by=actor
+    )
+    record_audit_event(
+        actor=actor,
+        action="identity.licence_admin_added",
+        obj=role,
+        data={"enterprise_id": enterprise.pk, "user_id": user.pk},
+    )
+    return role
+
+
+@transaction.atomic(durable=True)
+def remove_licence_administrator(*, actor: User, role_id: int) -> EnterpriseRole:
+    """End a licence administrator's role; authorisations they granted are voided with it."""
+    role = EnterpriseRole.objects.select_for_update().select_related("enterprise").get(pk=role_id)
+    if not _is_legal_rep(actor, role.enterprise):
+        raise DomainError(_("只有法定代表人可以移除证照管理员"), code="not_legal_rep")
+    if role.revoked_at is not None:
+        return role
+    role.revoked_at = timezone.now()
+    role.save(update_fields=["revoked_at", "updated_at"])
+    voided = _void_authorisations(
+        role.enterprise.authorisations.filter(granted_by=role.user, revoked_at__isnull=True),
+        actor=actor,
+        reason=RevokeReason.GRANTOR_REMOVED,
+    )
+    record_audit_event(
+        actor=actor,
+        action="identity.licence_admin_removed",
+        obj=role,
+        data={"enterprise_id": role.enterprise_id, "voided_authorisations": voided},
+    )
+    return role
+
+
+def default_authorisation_expiry() -> datetime:
+    return timezone.now() + timedelta(days=settings.AGENT_AUTHORISATION_DEFAULT_DAYS)
+
+
+@transaction.atomic(durable=True)
+def grant_agent_authorisation(
+    *,
+    actor: User,
+    enterprise: Enterprise | int,
+    agent: User,
+    scope: str,
+    item_codes: Iterable[str] = (),
+    expires_at: datetime | None = None,
+) -> AgentAuthorisation:
+    """The legal representative or a licence administrator authorises an agent (经办人).
+
+    ``scope`` is ``all`` (全业务) or ``items`` (精准授权, ``item_codes`` = implementation or
+    basic codes). The agent must be real-name verified. ``expires_at`` defaults to
+    ``AGENT_AUTHORISATION_DEFAULT_DAYS`` from now and may not exceed
+    ``AGENT_AUTHORISATION_MAX_DAYS``.
+    """
+    enterprise = _lock_enterprise(enterprise)
+    if not enterprise.is_active:
+        raise DomainError(_("该企业不是存续状态，不能授权经办人"), code="enterprise_inactive")
+    if not (_is_legal_rep(actor, enterprise) or _is_licence_admin(actor, enterprise)):
+        raise DomainError(
+            _("只有法定代表人或证照管理员可以授权经办人"), code="not_allowed_to_grant"
+        )
+    _require_verified(agent, _("经办人须已完成实名核验（L2）"))
+    if agent.pk == enterprise.legal_representative_id:
+        raise DomainError(_("法定代表人无需授权"), code="agent_is_legal_rep")
+    codes = sorted({code.strip() for code in item_codes if code and code.strip()})
+    if scope == AuthorisationScope.ALL:
+        codes = []
+    elif scope == AuthorisationScope.ITEMS:
+        if not codes:
+            raise DomainError(_("精准授权须至少指定一个事项编码"), code="no_items")
+    else:
+        raise DomainError(_("授权范围无效"), code="invalid_scope")
+    now = timezone.now()
+    expires_at = expires_at or default_authorisation_expiry()
+    if expires_at <= now:
+        raise DomainError(_("授权到期时间须晚于当前时间"), code="expiry_in_past")
+    if expires_at > now + timedelta(days=settings.AGENT_AUTHORISATION_MAX_DAYS):
+        raise DomainError(
+            _("授权期限最长%(days)d天") % {"days": settings.AGENT_AUTHORISATION_MAX_DAYS},
+            code="expiry_too_far",
+        )
+    authorisation = AgentAuthorisation.objects.create(
+        enterprise=enterprise,
+        agent=agent,
+        granted_by=actor,
+        scope=scope,
+        item_codes=codes,
+        valid_from=now,
+        expires_at=expires_at,
+    )
+    record_audit_event(
+        actor=actor,
+        action="identity.agent_authorised",
+        obj=authorisation,
+        data={
+            "enterprise_id": enterprise.pk,
+            "agent_id": agent.pk,
+            "scope": scope,
+            "item_codes": codes,
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+    return authorisation
+
+
+@transaction.atomic(durable=True)
+def revoke_agent_authorisation(*, actor: User, authorisation_id: int) -> AgentAuthorisation:
+    """Revoke an authorisation at any time (legal representative or licence administrator).
+
+    Idempotent: revoking a revoked authorisation changes nothing.
+    """
+    authorisation = (
+        AgentAuthorisation.objects.select_for_update()
+        .select_related("enterprise")
+        .get(pk=authorisation_id)
+    )
+    enterprise = authorisation.enterprise
+    if not (_is_legal_rep(actor, enterprise) or _is_licence_admin(actor, enterprise)):
+        raise DomainError(_("只有法定代表人或证照管理员可以撤销授权"), code="not_allowed_to_revoke")
+    if authorisation.revoked_at is not None:
+        return authorisation
+    authorisation.revoked_at = timezone.now()
+    authorisation.revoked_by = actor
+    authorisation.revoke_reason = RevokeReason.REVOKED
+    authorisation.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+    record_audit_event(
+        actor=actor,
+        action="identity.agent_authorisation_revoked",
+        obj=authorisation,
+        data={"enterprise_id": enterprise.pk, "agent_id": authorisation.agent_id},
+    )
+    return authorisation
