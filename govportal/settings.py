@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.audit",
     "apps.identity",
+    "apps.catalog",
     "apps.cases",
     "apps.handoffs",
 ]
