@@ -7,6 +7,7 @@ from apps.core import views as core_views
 api_v1 = [
     # Each app adds its API routes here.
     path("core/", include("apps.core.api_urls")),
+    path("catalog/", include("apps.catalog.api_urls")),
     path("handoffs/", include("apps.handoffs.api_urls")),
 ]
 
@@ -22,5 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("catalog/", include("apps.catalog.urls")),
     path("", include("apps.core.urls")),
 ]

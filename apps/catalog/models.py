@@ -16,6 +16,7 @@ drift apart.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -209,6 +210,13 @@ class ServiceItem(ItemElements, TimeStampedModel):
     has_unpublished_changes = models.BooleanField(_("有未发布的修改"), default=True)
     status_reason = models.CharField(_("状态说明"), max_length=300, blank=True)
     themes = models.ManyToManyField(Theme, verbose_name=_("主题"), blank=True, related_name="items")
+    # Search index of the published version (apps.catalog.search); GIN-indexed on PostgreSQL.
+    search_vector = SearchVectorField(null=True, editable=False)
+    serves_person = models.BooleanField(_("面向个人"), default=False, editable=False)
+    serves_enterprise = models.BooleanField(_("面向法人"), default=False, editable=False)
+    popularity = models.PositiveIntegerField(
+        _("热度"), default=0, help_text=_("近期办件量等热度指标，搜索结果相关度相同时靠前")
+    )
 
     class Meta:
         verbose_name = _("实施清单事项")

@@ -14,8 +14,23 @@ from apps.identity.constants import StaffRole
 from apps.identity.models import ApiClient
 
 
+class SystemActor:
+    """The platform itself, e.g. ``loaddemo`` loading base data; recorded as "system"."""
+
+    pk = None
+    is_authenticated = False
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
+
+
 def managed_department_ids(actor: Any) -> set[int] | None:
     """Departments whose items ``actor`` may edit; ``None`` means every department."""
+    if actor is SYSTEM:
+        return None
     if isinstance(actor, ApiClient):
         return {actor.department_id} if actor.is_active else set()
     if not getattr(actor, "is_authenticated", False):

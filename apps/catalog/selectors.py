@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Least
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from apps.catalog.constants import ItemStatus
+from apps.catalog import search
+from apps.catalog.constants import ItemStatus, ThemeAudience
 from apps.catalog.models import HandlingVariant, ItemMaterial, ItemVersion, ServiceItem
 from apps.catalog.permissions import managed_department_ids
 from apps.core.exceptions import DomainError
@@ -74,6 +90,102 @@ def get_public_item(code: str) -> ServiceItem:
     if item is None:
         raise Http404(_("事项不存在或未发布"))
     return item
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: search.ParsedQuery
+    items: QuerySet[ServiceItem]
+
+
+def region_scope(region_code: str) -> list[str]:
+    """The region and its ancestors (GB/T 2260 prefixes): a county resident may use city and
+    province items too."""
+    code = region_code[:6]
+    if not code.isdigit() or len(code) != 6:
+        return []
+    return sorted({code, code[:4] + "00", code[:2] + "0000"})
+
+
+def filter_items(
+    queryset: QuerySet[ServiceItem],
+    *,
+    region_code: str = "",
+    audience: str = "",
+    department: str = "",
+    item_type: str = "",
+    level: str = "",
+    theme: str = "",
+) -> QuerySet[ServiceItem]:
+    if region_code:
+        queryset = queryset.filter(department__region__code__in=region_scope(region_code))
+    if audience == ThemeAudience.PERSON:
+        queryset = queryset.filter(serves_person=True)
+    elif audience == ThemeAudience.ENTERPRISE:
+        queryset = queryset.filter(serves_enterprise=True)
+    if department:
+        queryset = queryset.filter(department__uscc=department)
+    if item_type:
+        queryset = queryset.filter(item_type=item_type)
+    if level:
+        queryset = queryset.filter(department__level=level)
+    if theme:
+        queryset = queryset.filter(themes__code=theme)
+    return queryset
+
+
+MIN_PRECISE_RESULTS = 3
+
+
+def _ranked(
+    queryset: QuerySet[ServiceItem], parsed: search.ParsedQuery, tsquery: str
+) -> QuerySet[ServiceItem]:
+    matches = RawSQL(
+        "catalog_serviceitem.search_vector @@ %s::tsquery", [tsquery], output_field=BooleanField()
+    )
+    rank = RawSQL(
+        "ts_rank(catalog_serviceitem.search_vector, %s::tsquery)",
+        [tsquery],
+        output_field=FloatField(),
+    )
+    bonus = Case(
+        When(name=parsed.text, then=Value(2.0)),
+        When(name__startswith=parsed.text, then=Value(1.0)),
+        When(name__contains=parsed.text, then=Value(0.5)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    # Popularity only breaks near-ties: at most +0.1 (e.g. "hz": 护照 before 核准).
+    popularity = Least(F("popularity"), Value(1000)) / Value(10000.0)
+    return (
+        queryset.filter(matches)
+        .annotate(rank=ExpressionWrapper(rank + bonus + popularity, output_field=FloatField()))
+        .order_by("-rank", "department__level", "implementation_code")
+    )
+
+
+def search_items(text: str, *, base: QuerySet[ServiceItem] | None = None) -> SearchResult:
+    """Published items matching ``text``, best match first (``rank`` annotated).
+
+    On PostgreSQL the match is ``search_vector @@ tsquery`` (GIN index); the zero-setup SQLite
+    demo falls back to substring matching on name and keywords.
+    """
+    parsed = search.parse_query(text)
+    queryset = base if base is not None else published_items()
+    if parsed.is_empty:
+        return SearchResult(parsed, queryset.none())
+    if connection.vendor != "postgresql":
+        condition = Q(name__icontains=parsed.text) | Q(keywords__icontains=parsed.text)
+        for term in parsed.expansions:
+            condition |= Q(name__icontains=term)
+        return SearchResult(parsed, queryset.filter(condition).annotate(rank=Value(1.0)))
+    items = _ranked(queryset, parsed, parsed.tsquery)
+    # Too little found: widen to sub-words and single characters (one-character typos).
+    if parsed.broad_tsquery != parsed.tsquery and len(items[:MIN_PRECISE_RESULTS]) < (
+        MIN_PRECISE_RESULTS
+    ):
+        items = _ranked(queryset, parsed, parsed.broad_tsquery)
+    return SearchResult(parsed, items)
 
 
 def list_manageable_items(actor: Any) -> QuerySet[ServiceItem]:

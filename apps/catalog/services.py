@@ -17,13 +17,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
-from apps.catalog import codes
+from apps.catalog import codes, search
 from apps.catalog.constants import (
     CATCH_ALL_MATERIAL_PATTERNS,
     THEMES,
@@ -374,6 +375,24 @@ def publish_problems(
     return problems
 
 
+def _index_item(item: ServiceItem) -> None:
+    """Refresh the search columns from the values being published (apps.catalog.search)."""
+    objects = set(item.service_objects or [])
+    item.serves_person = ServiceObject.PERSON in objects
+    item.serves_enterprise = bool(objects - {ServiceObject.PERSON})
+    if connection.vendor != "postgresql":
+        return
+    text = search.IndexedText(
+        name=item.name,
+        keywords=item.keywords,
+        department=item.department.name,
+        result=item.result_name,
+    )
+    ServiceItem.objects.filter(pk=item.pk).update(
+        search_vector=RawSQL("%s::tsvector", [search.tsvector_literal(text)])
+    )
+
+
 def _diff(previous: ItemVersion | None, item: ServiceItem) -> list[str]:
     if previous is None:
         return []
@@ -423,12 +442,15 @@ def publish_item(*, actor: Any, item_id: int, change_note: str = "") -> ItemVers
     item.status = ItemStatus.PUBLISHED
     item.status_reason = ""
     item.has_unpublished_changes = False
+    _index_item(item)
     item.save(
         update_fields=[
             "current_version",
             "status",
             "status_reason",
             "has_unpublished_changes",
+            "serves_person",
+            "serves_enterprise",
             "updated_at",
         ]
     )

@@ -21,6 +21,7 @@ from apps.core.demo import DemoDataError
 DEMO_LOADERS: list[str] = [
     "apps.core.demo.load_core_demo",
     "apps.identity.demo.load_identity_demo",
+    "apps.catalog.demo.load_catalog_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]

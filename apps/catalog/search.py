@@ -1,0 +1,198 @@
+"""Chinese search over the published catalogue, served from one PostgreSQL GIN index.
+
+Each published item gets a ``tsvector`` built here in Python (not by a PostgreSQL text-search
+parser, which does not segment Chinese):
+
+- weight A: jieba tokens of the name (with the domain dictionary ``data/search_dict.txt``), the
+  full pinyin of the name and of each token, and their pinyin initials ("hz" → 护照);
+- weight B: the item's keywords (群众常用说法) and their pinyin;
+- weight C: the department and the result name;
+- weight D: each Han character of the name, which keeps one-character typos findable.
+
+A query is segmented the same way, expanded with the synonyms in ``data/synonyms.txt``
+(开饭店 → 食品经营许可) and with its own pinyin (a homophone typo such as 护招 has the pinyin of
+护照), and becomes an OR ``tsquery``; latin-letter queries match pinyin and initials by prefix.
+Ranking is ``ts_rank`` plus a bonus when the name contains the query. Everything runs through
+``search_vector @@ tsquery``, which the GIN index serves (see the EXPLAIN test).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jieba
+from pypinyin import Style, lazy_pinyin
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
+_LATIN = re.compile(r"^[a-z]+$")
+MAX_QUERY_LENGTH = 60
+_STOPWORDS_TEXT = (
+    "的 了 和 与 及 或 要 我 我要 想 想要 怎么 怎样 如何 什么 哪里 在哪 去 办理 办 需要 吗 呢 吧 "
+    "一个 这个 那个 请问 手续 流程 材料"
+)
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+WEIGHTS = "DCBA"  # ts_rank weight order
+
+_lock = threading.Lock()
+
+
+@cache
+def _tokenizer() -> jieba.Tokenizer:
+    with _lock:
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.load_userdict(str(DATA_DIR / "search_dict.txt"))
+        tokenizer.initialize()
+        return tokenizer
+
+
+@cache
+def synonyms() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    rules: list[tuple[str, tuple[str, ...]]] = []
+    for line in (DATA_DIR / "synonyms.txt").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=>" not in line:
+            continue
+        left, right = line.split("=>", 1)
+        terms = tuple(right.split())
+        rules.extend((word, terms) for word in left.split())
+    # Longest words first so "办营业执照" wins over "办执照".
+    return tuple(sorted(rules, key=lambda rule: -len(rule[0])))
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", (text or "").strip().lower())[:MAX_QUERY_LENGTH]
+
+
+def tokens(text: str) -> list[str]:
+    """jieba search-mode tokens of ``text`` without stop words or punctuation."""
+    result = []
+    for token in _tokenizer().lcut_for_search(normalise(text)):
+        token = token.strip()
+        if token and token not in STOPWORDS and _WORD.fullmatch(token):
+            result.append(token)
+    return result
+
+
+def pinyin(text: str) -> str:
+    return "".join(lazy_pinyin("".join(_HAN.findall(text))))
+
+
+def initials(text: str) -> str:
+    return "".join(lazy_pinyin("".join(_HAN.findall(text)), style=Style.FIRST_LETTER))
+
+
+def _pinyin_forms(words: Iterable[str]) -> list[str]:
+    forms = []
+    for word in words:
+        if _HAN.search(word):
+            forms.extend(form for form in (pinyin(word), initials(word)) if len(form) > 1)
+    return forms
+
+
+@dataclass(frozen=True)
+class IndexedText:
+    name: str
+    keywords: str = ""
+    department: str = ""
+    result: str = ""
+
+
+def document_lexemes(text: IndexedText) -> dict[str, str]:
+    """Lexeme → weight letter (the strongest weight wins)."""
+    lexemes: dict[str, str] = {}
+
+    def add(words: Iterable[str], weight: str) -> None:
+        for word in words:
+            if not word:
+                continue
+            current = lexemes.get(word)
+            if current is None or WEIGHTS.index(weight) > WEIGHTS.index(current):
+                lexemes[word] = weight
+
+    name_tokens = tokens(text.name)
+    add(name_tokens, "A")
+    add([pinyin(text.name), initials(text.name), *_pinyin_forms(name_tokens)], "A")
+    keyword_tokens = tokens(text.keywords)
+    add(keyword_tokens, "B")
+    add(_pinyin_forms(text.keywords.split()), "B")
+    add(tokens(text.department) + tokens(text.result), "C")
+    add(_HAN.findall(text.name), "D")
+    return lexemes
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(text: IndexedText) -> str:
+    """A ``tsvector`` in PostgreSQL input syntax (``'护照':1A 'huzhao':2A …``)."""
+    parts = [
+        f"{_quote(lexeme)}:{position}{weight}"
+        for position, (lexeme, weight) in enumerate(document_lexemes(text).items(), start=1)
+    ]
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """``tsquery`` is precise (whole words, synonyms, pinyin); ``broad_tsquery`` adds the
+    search-mode sub-words and single characters, used only when the precise one finds too
+    little (typos)."""
+
+    text: str
+    terms: tuple[str, ...]
+    expansions: tuple[str, ...]
+    tsquery: str
+    broad_tsquery: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.tsquery
+
+
+def _or(lexemes: Iterable[str]) -> str:
+    return " | ".join(_quote(lexeme) for lexeme in dict.fromkeys(lexemes))
+
+
+def _words(text: str) -> list[str]:
+    """jieba accurate-mode words (the longest dictionary words), without stop words."""
+    return [
+        token
+        for token in (t.strip() for t in _tokenizer().lcut(text))
+        if token and token not in STOPWORDS and _WORD.fullmatch(token)
+    ]
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    text = normalise(raw)
+    if not text:
+        return ParsedQuery("", (), (), "")
+    compact = text.replace(" ", "")
+    if _LATIN.fullmatch(compact):
+        # Pinyin or initials typed without an IME: prefix match on the pinyin lexemes.
+        query = f"{_quote(compact)}:*"
+        return ParsedQuery(text, (compact,), (), query, query)
+    words = _words(compact)
+    expansions: list[str] = []
+    for word, official in synonyms():
+        if word in compact and not set(official) & set(expansions):
+            expansions.extend(official)
+    expanded_words = [w for term in expansions for w in [term, *_words(term)]]
+    han = "".join(ch for ch in _HAN.findall(compact) if ch not in STOPWORDS)
+    sounds = [pinyin(han)] if len(han) > 1 else []  # homophone typos (护招 → huzhao)
+    precise = [*words, *expanded_words, *sounds, *_pinyin_forms(words)]
+    if not precise:
+        return ParsedQuery(text, (), tuple(expansions), "")
+    broad = [*precise, *tokens(compact), *_HAN.findall(han)]
+    return ParsedQuery(text, tuple(words), tuple(expansions), _or(precise), _or(broad))

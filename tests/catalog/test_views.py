@@ -1,0 +1,80 @@
+"""Citizen pages: the printable guide, browsing, and helpful search pages."""
+
+import pytest
+
+from django.urls import reverse
+
+from apps.catalog.services import ensure_themes, update_item
+from tests.catalog.factories import published_item, superuser
+
+pytestmark = pytest.mark.django_db
+
+
+def test_guide_shows_every_element_and_where_to_go(client, department) -> None:
+    from apps.core.models import ServiceHall, ServiceWindow
+
+    item, version = published_item(
+        department, name="普通护照签发", visits_required=1, visits_reason="需现场采集指纹"
+    )
+    hall = ServiceHall.objects.create(
+        name="江西省政务服务中心",
+        code="H1",
+        region=department.region,
+        level=2,
+        address="南昌市红谷滩区",
+        opening_hours="工作日 9:00-17:00",
+    )
+    window = ServiceWindow.objects.create(hall=hall, number="03", name="公安专窗")
+    window.departments.add(department)
+    response = client.get(reverse("catalog:item-detail", args=[item.implementation_code]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in (
+        "普通护照签发",
+        version.implementation_code,
+        version.basic_code,
+        "行政许可",
+        "需现场采集指纹",
+        "居民身份证",
+        "可免提交",
+        "受理条件",
+        "办理流程",
+        "准予许可决定书",
+        "江西省政务服务中心",
+        "03号窗口",
+        "打印办事指南",
+        "不收费",
+    ):
+        assert text in html, text
+
+
+def test_guide_of_draft_item_is_not_found(client, department) -> None:
+    from tests.catalog.factories import draft_item
+
+    item = draft_item(department)
+    assert (
+        client.get(reverse("catalog:item-detail", args=[item.implementation_code])).status_code
+        == 404
+    )
+
+
+def test_browse_by_life_event(client, department) -> None:
+    ensure_themes()
+    item, _ = published_item(department, name="出生医学证明办理")
+    update_item(actor=superuser(), item_id=item.pk, theme_codes=["birth"])
+    published_item(department, name="企业注销登记")
+    response = client.get(reverse("catalog:index"), {"event": "birth"})
+    html = response.content.decode()
+    assert "出生医学证明办理" in html
+    assert "企业注销登记" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [("", "请输入要办理的事情"), ("qqqqxz", "没有找到"), ("！！", "请输入要办理的事情")],
+)
+def test_empty_and_nonsense_searches_get_help(client, department, query, text) -> None:
+    published_item(department)
+    response = client.get(reverse("catalog:search"), {"q": query})
+    assert response.status_code == 200
+    assert text in response.content.decode()
