@@ -249,6 +249,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "handoffs.sweep",
         "schedule": env.float("HANDOFF_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    # Every 10 minutes: 行政许可法 Art. 32 — cases received more than 5 working days ago without
+    # a supplement notice count as accepted from receipt; expired supplement periods close.
+    # Idempotent (row locks + state checks), so overlapping runs are harmless.
+    "cases-apply-deadlines": {
+        "task": "cases.apply_deadlines",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Every 15 minutes: SLA warnings (yellow / red), one per (case, level).
+    "cases-raise-sla-warnings": {
+        "task": "cases.raise_sla_warnings",
+        "schedule": crontab(minute="5-59/15"),
+    },
 }
 
 # --- REST API -----------------------------------------------------------------------------
@@ -316,6 +328,10 @@ CASES_SLA_YELLOW_DAYS = env.int("CASES_SLA_YELLOW_DAYS", default=2)
 CASES_UPLOAD_ROOT = env.path("CASES_UPLOAD_ROOT", default=Path(MEDIA_ROOT) / "cases")
 CASES_UPLOAD_MAX_BYTES = env.int("CASES_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 CASES_UPLOAD_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# 容缺受理: working days the applicant has to supply a tolerated material (○ local practice).
+CASES_TOLERANCE_DAYS = env.int("CASES_TOLERANCE_DAYS", default=10)
+# 行政许可法 Art. 42: the head of the agency may extend the decision period by 10 working days.
+CASES_MAX_EXTENSION_DAYS = env.int("CASES_MAX_EXTENSION_DAYS", default=10)
 # Signed material download links for department systems expire after this many seconds.
 CASES_DOWNLOAD_LINK_SECONDS = env.int("CASES_DOWNLOAD_LINK_SECONDS", default=600)
 

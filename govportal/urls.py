@@ -9,6 +9,7 @@ api_v1 = [
     path("core/", include("apps.core.api_urls")),
     path("catalog/", include("apps.catalog.api_urls")),
     path("handoffs/", include("apps.handoffs.api_urls")),
+    path("cases/", include("apps.cases.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,8 @@ urlpatterns = [
     path("office/handoffs/", include("apps.handoffs.urls")),
     # OAuth2 token endpoint for department clients (client credentials), and the rest of DOT.
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("office/", include("apps.cases.office_urls")),
+    path("cases/", include("apps.cases.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +10,9 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system check that keeps uploads outside the web root.
         from apps.cases import uploads  # noqa: F401
+
+        if apps.is_installed("apps.handoffs"):
+            from apps.cases.services import apply_department_answer
+            from apps.handoffs.registry import register_answer_handler
+
+            register_answer_handler("cases.case", apply_department_answer)

@@ -37,6 +37,8 @@ class Clock:
     limit_days: int  # promised working days
     extension_days: int = 0
     pauses: tuple[Pause, ...] = ()
+    # Working days of pauses already closed and summed (the case row stores this total).
+    closed_paused_days: int = 0
 
     @property
     def total_days(self) -> int:
@@ -52,6 +54,10 @@ def paused_days(pauses: Iterable[Pause], now: datetime) -> int:
     return sum(pause_working_days(pause, now) for pause in pauses)
 
 
+def total_paused_days(clock: Clock, now: datetime) -> int:
+    return clock.closed_paused_days + paused_days(clock.pauses, now)
+
+
 def is_paused(clock: Clock) -> bool:
     return any(pause.ended_at is None for pause in clock.pauses)
 
@@ -63,13 +69,13 @@ def deadline(clock: Clock, now: datetime) -> datetime:
     figure shown is "if the procedure ended today".
     """
     return calendar.working_deadline(
-        clock.started_at, clock.total_days + paused_days(clock.pauses, now)
+        clock.started_at, clock.total_days + total_paused_days(clock, now)
     )
 
 
 def days_used(clock: Clock, now: datetime) -> int:
     elapsed = max(0, calendar.count_working_days(clock.started_at, now))
-    return max(0, elapsed - paused_days(clock.pauses, now))
+    return max(0, elapsed - total_paused_days(clock, now))
 
 
 def days_left(clock: Clock, now: datetime) -> int:

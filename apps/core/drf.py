@@ -45,8 +45,10 @@ def _flatten(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
+        # A DomainError subclass may carry its own status (e.g. 409 for a state conflict).
         return Response(
-            {"code": exc.code, "detail": exc.message}, status=status.HTTP_400_BAD_REQUEST
+            {"code": exc.code, "detail": exc.message},
+            status=getattr(exc, "status_code", status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, DjangoValidationError):
         errors = (

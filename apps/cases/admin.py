@@ -1,0 +1,94 @@
+"""Read-only admin for cases: every change goes through the services (audited), never here."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.cases.models import (
+    Case,
+    CaseEvent,
+    CaseMaterial,
+    CaseNumberCounter,
+    SlaPause,
+    SlaWarning,
+    SupplementNotice,
+    ToleranceCommitment,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = [
+        "created_at",
+        "action",
+        "from_status",
+        "to_status",
+        "actor_kind",
+        "actor_label",
+        "note",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["number", "status", "department", "channel", "received_at", "deadline"]
+    list_filter = ["status", "channel", "kind"]
+    search_fields = ["number"]
+    list_select_related = ["department"]
+    raw_id_fields = ["item_version", "applicant_user", "acting_user", "enterprise"]
+    inlines = [CaseEventInline]
+    show_full_result_count = False
+
+
+@admin.register(CaseMaterial)
+class CaseMaterialAdmin(ReadOnlyAdmin):
+    list_display = ["case", "slot_key", "source", "status", "content_type", "size"]
+    list_filter = ["source", "status"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(SupplementNotice)
+class SupplementNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["case", "sequence", "due_at", "fulfilled_at"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(SlaPause)
+class SlaPauseAdmin(ReadOnlyAdmin):
+    list_display = ["case", "kind", "started_at", "ended_at", "working_days"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(SlaWarning)
+class SlaWarningAdmin(ReadOnlyAdmin):
+    list_display = ["case", "level", "deadline", "days_left", "created_at"]
+    list_filter = ["level"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(ToleranceCommitment)
+class ToleranceCommitmentAdmin(ReadOnlyAdmin):
+    list_display = ["case", "name", "due_at", "fulfilled_at"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(CaseNumberCounter)
+class CaseNumberCounterAdmin(ReadOnlyAdmin):
+    list_display = ["code", "day", "last"]
+    search_fields = ["code"]

@@ -1,0 +1,221 @@
+"""Reads of cases, always scoped to an actor (STYLE.md C4 R1/R2).
+
+Single-object getters raise ``Http404`` for anything the actor may not see, so a guessed id
+reveals nothing. List selectors apply ``select_related`` so pages and the API stay at a constant
+number of queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from apps.cases import sla
+from apps.cases.constants import CLOCK_STATES, DEPARTMENT_STATES, CaseStatus
+from apps.cases.models import Case, CaseEvent, CaseMaterial
+from apps.cases.permissions import (
+    CLERK_ROLES,
+    STAFF_READ_ROLES,
+    can_view_case,
+    can_view_case_as_staff,
+)
+
+_LIST_RELATED = ("item_version", "department")
+
+
+def _represented_enterprise_ids(user: Any) -> list[int]:
+    from apps.identity.models import Enterprise, EnterpriseRole
+
+    return list(
+        Enterprise.objects.filter(
+            Q(legal_representative=user)
+            | Q(
+                pk__in=EnterpriseRole.objects.filter(user=user, revoked_at__isnull=True).values(
+                    "enterprise_id"
+                )
+            )
+        ).values_list("pk", flat=True)
+    )
+
+
+def list_cases_for_applicant(user: Any) -> QuerySet[Case]:
+    """My cases: as the person applying, the acting person, or an enterprise's representative."""
+    if not getattr(user, "is_authenticated", False):
+        return Case.objects.none()
+    scope = Q(acting_user=user) | Q(applicant_user=user)
+    enterprise_ids = _represented_enterprise_ids(user)
+    if enterprise_ids:
+        scope |= Q(enterprise_id__in=enterprise_ids)
+    return Case.objects.filter(scope).select_related(*_LIST_RELATED).order_by("-created_at", "-pk")
+
+
+def get_case_for_applicant(*, user: Any, case_id: int) -> Case:
+    case = Case.objects.select_related(*_LIST_RELATED, "enterprise").filter(pk=case_id).first()
+    if case is None or not getattr(user, "is_authenticated", False):
+        raise Http404
+    from apps.cases.permissions import is_applicant
+
+    if not is_applicant(user, case):
+        raise Http404
+    return case
+
+
+def staff_department_ids(user: Any, roles: Iterable[str] = STAFF_READ_ROLES) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(is_active=True, role__in=list(roles)).values_list(
+            "department_id", flat=True
+        )
+    )
+
+
+def get_case_for_staff(*, user: Any, case_id: int) -> Case:
+    case = (
+        Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall", "accepted_by")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or not can_view_case_as_staff(user, case):
+        raise Http404
+    return case
+
+
+def get_case_for_user(*, user: Any, case_id: int) -> Case:
+    case = Case.objects.select_related(*_LIST_RELATED).filter(pk=case_id).first()
+    if case is None or not can_view_case(user, case):
+        raise Http404
+    return case
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""
+    item_code: str = ""
+    sla: str = ""  # "", "yellow", "red"
+    number: str = ""
+    hall_id: int | None = None
+
+
+QUEUE_STATES = [
+    CaseStatus.SUBMITTED,
+    CaseStatus.PRECHECKED,
+    CaseStatus.AWAITING_SUPPLEMENT,
+    CaseStatus.SUPPLEMENTED,
+    CaseStatus.ACCEPTED,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.SUSPENDED,
+    CaseStatus.DECIDED,
+    CaseStatus.COMPLETED,
+]
+
+
+def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
+    """The hall queue: live cases of the departments the clerk works for, oldest first."""
+    filters = filters or QueueFilters()
+    department_ids = staff_department_ids(user, CLERK_ROLES)
+    qs = Case.objects.filter(department_id__in=department_ids)
+    qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=QUEUE_STATES)
+    if filters.item_code:
+        qs = qs.filter(item_version__implementation_code=filters.item_code)
+    if filters.number:
+        qs = qs.filter(number__startswith=filters.number.strip())
+    if filters.hall_id:
+        qs = qs.filter(hall_id=filters.hall_id)
+    if filters.sla:
+        qs = qs.filter(pk__in=_warned_case_ids(filters.sla))
+    return qs.select_related(*_LIST_RELATED).order_by("received_at", "pk")
+
+
+def _warned_case_ids(level: str) -> QuerySet:
+    from apps.cases.models import SlaWarning
+
+    return SlaWarning.objects.filter(level=level, case__status__in=list(CLOCK_STATES)).values(
+        "case_id"
+    )
+
+
+def list_cases_for_department(
+    department_id: int,
+    *,
+    status: str = "",
+    item_code: str = "",
+    deadline_before: datetime | None = None,
+    deadline_after: datetime | None = None,
+) -> QuerySet[Case]:
+    """Cases handed to a department (accepted or later), for its API client."""
+    qs = Case.objects.filter(department_id=department_id, status__in=list(DEPARTMENT_STATES))
+    if status:
+        qs = qs.filter(status=status)
+    if item_code:
+        qs = qs.filter(
+            Q(item_version__implementation_code=item_code) | Q(item_version__basic_code=item_code)
+        )
+    if deadline_before:
+        qs = qs.filter(deadline__lte=deadline_before)
+    if deadline_after:
+        qs = qs.filter(deadline__gte=deadline_after)
+    return qs.select_related(*_LIST_RELATED)
+
+
+def get_case_for_department(*, department_id: int, case_id: int) -> Case:
+    case = (
+        Case.objects.select_related(*_LIST_RELATED, "enterprise")
+        .filter(pk=case_id, department_id=department_id, status__in=list(DEPARTMENT_STATES))
+        .first()
+    )
+    if case is None:
+        raise Http404
+    return case
+
+
+def case_timeline(case: Case, *, public_only: bool) -> QuerySet[CaseEvent]:
+    qs = case.events.all()
+    if public_only:
+        qs = qs.filter(is_public=True)
+    return qs.order_by("created_at", "pk")
+
+
+def current_materials(case: Case) -> QuerySet[CaseMaterial]:
+    return case.materials.filter(is_current=True).order_by("slot_key", "pk")
+
+
+def get_material_for_user(*, user: Any, material_id: int) -> CaseMaterial:
+    """A material file the user may download (applicant of, or staff of, its case)."""
+    material = CaseMaterial.objects.select_related("case").filter(pk=material_id).first()
+    if material is None or not material.file or not can_view_case(user, material.case):
+        raise Http404
+    return material
+
+
+@dataclass(frozen=True)
+class SlaFigures:
+    deadline: datetime | None
+    days_used: int
+    days_left: int
+    level: str | None
+    paused: bool
+
+
+def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
+    """承诺办结日期, 已用/剩余工作日 and the warning colour; no database query."""
+    from apps.cases.services import case_clock
+
+    clock = case_clock(case)
+    if clock is None:
+        return None
+    now = now or timezone.now()
+    live = case.status in CLOCK_STATES
+    return SlaFigures(
+        deadline=case.deadline,
+        days_used=sla.days_used(clock, now) if live else clock.total_days,
+        days_left=sla.days_left(clock, now) if live else 0,
+        level=sla.warning_level(clock, now) if live else None,
+        paused=sla.is_paused(clock),
+    )

@@ -1,0 +1,1 @@
+"""HTML pages: ``portal`` (citizens) and ``office`` (clerks and department staff)."""

@@ -1,0 +1,49 @@
+"""Helpers shared by the citizen and office pages (thin: no business rules here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from apps.core.exceptions import DomainError
+
+
+def run_service(
+    request: HttpRequest, call: Callable[[], Any], *, success: str, back: str
+) -> HttpResponse:
+    """Call a service; show its Chinese refusal or validation messages; redirect to ``back``."""
+    try:
+        call()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    messages.error(request, f"{field}：{error}" if field != "__all__" else error)
+        else:
+            for error in exc.messages:
+                messages.error(request, error)
+    else:
+        messages.success(request, success)
+    return HttpResponseRedirect(back)
+
+
+def posted_form_data(request: HttpRequest, field_names: list[str]) -> dict[str, Any]:
+    """The schema fields of a posted application form, as typed (drafts are not validated)."""
+    data: dict[str, Any] = {}
+    for name in field_names:
+        values = request.POST.getlist(name)
+        if not values:
+            continue
+        data[name] = values if len(values) > 1 else values[0]
+    return data
+
+
+def page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1

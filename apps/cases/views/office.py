@@ -1,0 +1,344 @@
+"""Back office (/office/): 一窗受理 intake, the hall queue, the case screen and its actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.cases import selectors, services
+from apps.cases.constants import (
+    CaseAction,
+    CaseStatus,
+    DayUnit,
+    Decision,
+    MaterialStatus,
+    PauseKind,
+    SlaLevel,
+    allowed_actions,
+)
+from apps.cases.permissions import CLERK_ROLES, CaseActor, actor_kinds
+from apps.cases.views.common import page_number, posted_form_data, run_service
+from apps.cases.views.portal import render_notice
+from apps.core.exceptions import DomainError
+
+PAGE_SIZE = 50
+INTAKE_SESSION_KEY = "cases_intake_applicant"
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in, with an active staff membership (any department, any role)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not selectors.staff_department_ids(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_required
+def case_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    sla_level = request.GET.get("sla", "")
+    filters = selectors.QueueFilters(
+        status=status if status in CaseStatus.values else "",
+        item_code=request.GET.get("item", "").strip()[:50],
+        sla=sla_level if sla_level in SlaLevel.values else "",
+        number=request.GET.get("number", "").strip()[:50],
+    )
+    page = page_number(request)
+    rows = list(
+        selectors.list_queue_for_clerk(request.user, filters)[
+            (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
+        ]
+    )
+    return render(
+        request,
+        "cases/office/queue.html",
+        {
+            "office_section": "cases",
+            "rows": [(case, selectors.sla_figures(case)) for case in rows[:PAGE_SIZE]],
+            "filters": filters,
+            "statuses": [(s, CaseStatus(s).label) for s in selectors.QUEUE_STATES],
+            "sla_levels": SlaLevel.choices,
+            "page": page,
+            "has_next": len(rows) > PAGE_SIZE,
+        },
+    )
+
+
+@staff_required
+def case_screen(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.get_case_for_staff(user=request.user, case_id=case_id)
+    kinds = actor_kinds(CaseActor.of(request.user), case)
+    actions = [a for k in sorted(kinds) for a in allowed_actions(case.status, k)]
+    actions = list(dict.fromkeys(a for a in CaseAction.values if a in actions))
+    slots = list(case.item_version.materials.all().order_by("order", "pk"))
+    current: dict[str, list] = {}
+    for material in selectors.current_materials(case):
+        current.setdefault(material.slot_key, []).append(material)
+    return render(
+        request,
+        "cases/office/case.html",
+        {
+            "office_section": "cases",
+            "case": case,
+            "events": selectors.case_timeline(case, public_only=False),
+            "slots": [(slot, current.get(slot.key, [])) for slot in slots],
+            "actions": actions,
+            "notices": list(case.supplement_notices.order_by("sequence")),
+            "pauses": list(case.pauses.all()),
+            "tolerances": list(case.tolerances.all()),
+            "warnings": list(case.warnings.all()),
+            "sla": selectors.sla_figures(case),
+            "pause_kinds": PauseKind.choices,
+            "decisions": Decision.choices,
+            "day_units": DayUnit.choices,
+            "can_check_materials": bool(kinds) and not case.is_terminal,
+        },
+    )
+
+
+def _items(request: HttpRequest) -> list[dict[str, str]]:
+    keys = request.POST.getlist("items")
+    return [{"key": key, "reason": request.POST.get(f"reason_{key}", "")} for key in keys]
+
+
+def _tolerances(request: HttpRequest) -> list[dict[str, str]]:
+    commitment = request.POST.get("commitment", "")
+    return [{"key": key, "commitment": commitment} for key in request.POST.getlist("tolerate")]
+
+
+def _int(value: str, default: int = 0) -> int:
+    return int(value) if value.isdigit() else default
+
+
+@staff_required
+@require_POST
+def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    case = selectors.get_case_for_staff(user=request.user, case_id=case_id)
+    actor = CaseActor.of(request.user)
+    post = request.POST
+    calls: dict[str, Callable[[], Any]] = {
+        CaseAction.PRECHECK: lambda: services.precheck_case(
+            case_id=case.pk, actor=actor, note=post.get("note", "")
+        ),
+        CaseAction.REQUEST_SUPPLEMENT: lambda: services.request_supplement(
+            case_id=case.pk,
+            actor=actor,
+            items=_items(request),
+            due_days=_int(post.get("due_days", ""), 0),
+            due_unit=post.get("due_unit", DayUnit.WORKING),
+            note=post.get("note", ""),
+        ),
+        CaseAction.ACCEPT: lambda: services.accept_case(
+            case_id=case.pk, actor=actor, tolerances=_tolerances(request), note=post.get("note", "")
+        ),
+        CaseAction.ACCEPT_INSTANT: lambda: services.accept_instant_case(
+            case_id=case.pk, actor=actor
+        ),
+        CaseAction.REJECT: lambda: services.reject_case(
+            case_id=case.pk,
+            actor=actor,
+            reason=post.get("reason", ""),
+            legal_basis=post.get("legal_basis", ""),
+            redirect_to=post.get("redirect_to", ""),
+        ),
+        CaseAction.START_REVIEW: lambda: services.start_review(
+            case_id=case.pk, actor=actor, note=post.get("note", "")
+        ),
+        CaseAction.SUSPEND: lambda: services.suspend_case(
+            case_id=case.pk, actor=actor, kind=post.get("kind", ""), reason=post.get("reason", "")
+        ),
+        CaseAction.RESUME: lambda: services.resume_case(
+            case_id=case.pk, actor=actor, result=post.get("result", "")
+        ),
+        CaseAction.EXTEND: lambda: services.extend_case(
+            case_id=case.pk,
+            actor=actor,
+            days=_int(post.get("days", ""), 0),
+            reason=post.get("reason", ""),
+        ),
+        CaseAction.DECIDE: lambda: services.decide_case(
+            case_id=case.pk,
+            actor=actor,
+            decision=post.get("decision", ""),
+            reason=post.get("reason", ""),
+        ),
+        CaseAction.COMPLETE: lambda: services.complete_case(case_id=case.pk, actor=actor),
+        CaseAction.DELIVER: lambda: services.deliver_case(
+            case_id=case.pk, actor=actor, method=post.get("method", "window")
+        ),
+    }
+    if action not in calls:
+        raise Http404
+    return run_service(
+        request,
+        calls[action],
+        success=_("已办理：%(action)s") % {"action": CaseAction(action).label},
+        back=reverse("office-cases:case", args=[case.pk]),
+    )
+
+
+@staff_required
+@require_POST
+def material_check(request: HttpRequest, case_id: int, material_id: int) -> HttpResponse:
+    case = selectors.get_case_for_staff(user=request.user, case_id=case_id)
+    status = request.POST.get("status", "")
+    return run_service(
+        request,
+        lambda: services.mark_material(
+            material_id=material_id,
+            actor=CaseActor.of(request.user),
+            status=status,
+            reason=request.POST.get("reason", ""),
+        ),
+        success=_("材料核验结果已记录")
+        if status in (MaterialStatus.ACCEPTED, MaterialStatus.DEFECTIVE)
+        else "",
+        back=reverse("office-cases:case", args=[case.pk]),
+    )
+
+
+@staff_required
+def case_notice(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
+    case = selectors.get_case_for_staff(user=request.user, case_id=case_id)
+    return render_notice(request, case, kind)
+
+
+# --- 一窗受理 ---------------------------------------------------------------------------------
+
+
+def _identify(request: HttpRequest) -> tuple[Any, Any] | None:
+    """Resolve the applicant from a service code, or an ID number with the name on the card."""
+    from apps.identity.selectors import find_verified_person
+    from apps.identity.services import resolve_service_code
+
+    code = request.POST.get("service_code", "").strip()
+    if code:
+        user, enterprise = resolve_service_code(code)
+        return user, enterprise
+    id_number = request.POST.get("id_number", "").strip().upper()
+    name = request.POST.get("name", "").strip()
+    if not id_number or not name:
+        raise DomainError(_("请扫描服务码，或输入身份证号码和姓名"), code="identify_required")
+    user = find_verified_person(id_number=id_number, name=name)
+    if user is None:
+        raise DomainError(_("未找到与该身份证号码和姓名相符的实名用户"), code="person_not_found")
+    return user, None
+
+
+def _intake_applicant(request: HttpRequest) -> tuple[Any, Any] | None:
+    from apps.identity.models import Enterprise, User
+
+    stored = request.session.get(INTAKE_SESSION_KEY)
+    if not stored:
+        return None
+    user = User.objects.filter(pk=stored.get("user")).first()
+    enterprise = (
+        Enterprise.objects.filter(pk=stored["enterprise"]).first()
+        if stored.get("enterprise")
+        else None
+    )
+    return (user, enterprise) if user is not None else None
+
+
+def _clerk_items(user: Any) -> list[Any]:
+    from apps.catalog.selectors import published_items
+
+    department_ids = selectors.staff_department_ids(user, CLERK_ROLES)
+    return list(
+        published_items()
+        .filter(department_id__in=department_ids)
+        .select_related("current_version")
+        .order_by("name")[:200]
+    )
+
+
+@staff_required
+def case_intake(request: HttpRequest) -> HttpResponse:
+    """一窗受理: identify the applicant, choose the item, tick materials, create and accept."""
+    context: dict[str, Any] = {"office_section": "intake"}
+    if request.method == "POST" and request.POST.get("step") == "identify":
+        try:
+            identified = _identify(request)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            assert identified is not None
+            user, enterprise = identified
+            request.session[INTAKE_SESSION_KEY] = {
+                "user": user.pk,
+                "enterprise": enterprise.pk if enterprise is not None else None,
+            }
+            return HttpResponseRedirect(reverse("office-cases:intake"))
+    if request.method == "POST" and request.POST.get("step") == "reset":
+        request.session.pop(INTAKE_SESSION_KEY, None)
+        return HttpResponseRedirect(reverse("office-cases:intake"))
+
+    applicant = _intake_applicant(request)
+    context["applicant"] = applicant
+    if applicant is None:
+        return render(request, "cases/office/intake.html", context)
+
+    items = _clerk_items(request.user)
+    context["items"] = items
+    code = request.GET.get("item", "") or request.POST.get("item", "")
+    version = next(
+        (i.current_version for i in items if i.current_version and i.implementation_code == code),
+        None,
+    )
+    context["version"] = version
+    if version is None:
+        return render(request, "cases/office/intake.html", context)
+
+    from apps.catalog.forms import build_application_form
+
+    form = build_application_form(version)
+    user, enterprise = applicant
+    if request.method == "POST" and request.POST.get("step") == "accept":
+        data = posted_form_data(request, list(form.fields))
+        try:
+            case = services.create_window_case(
+                clerk=request.user,
+                version=version,
+                applicant_user=None if enterprise is not None else user,
+                enterprise=enterprise,
+                acting_user=user,
+                form_data=data,
+                received_keys=request.POST.getlist("received"),
+                tolerances=_tolerances(request),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        except Exception as exc:
+            from django.core.exceptions import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    messages.error(
+                        request,
+                        f"{form.fields[field].label if field in form.fields else field}：{error}",
+                    )
+        else:
+            request.session.pop(INTAKE_SESSION_KEY, None)
+            messages.success(request, _("已受理，办件编号 %(number)s") % {"number": case.number})
+            return HttpResponseRedirect(reverse("office-cases:case", args=[case.pk]))
+        form.initial = data
+    context["form"] = form
+    context["materials"] = list(version.materials.all().order_by("order", "pk"))
+    return render(request, "cases/office/intake.html", context)
