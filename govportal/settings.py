@@ -4,6 +4,7 @@ Defaults are the zero-setup demo: a SQLite file and Celery running eagerly in-pr
 Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to PostgreSQL and a real broker.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,12 +45,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "oauth2_provider",
+    "axes",
     "apps.core",
     "apps.audit",
     "apps.identity",
     "apps.catalog",
     "apps.cases",
     "apps.handoffs",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -62,7 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.identity.middleware.StaffSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes: last, so it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "govportal.urls"
@@ -99,7 +105,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # django-axes first: it refuses a locked-out username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    # Username or mobile number + password (ModelBackend otherwise).
+    "apps.identity.backends.UsernameOrPhoneBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -108,9 +117,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "identity:profile"
 LOGOUT_REDIRECT_URL = "/"
+# Login failures (django-axes, database handler): after LOGIN_FAILURE_LIMIT failures for one
+# account (username, or the account a phone number belongs to) further attempts are refused
+# with the lockout page until LOGIN_COOLOFF_MINUTES have passed; a success resets the count.
+# Locking by account rather than by IP: a hall's clients share one NAT address.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 wants 'ip_address' in the parameters; an account lock cannot be bypassed by rotating
+# user agents or cookies, and an IP lock would shut a whole service hall out. Per-IP throttling
+# of /accounts/login/ belongs in the reverse proxy (docs/deploy.md).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_USERNAME_CALLABLE = "apps.identity.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "apps.identity.views.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+# Staff (an active StaffMembership, or is_staff) are signed out after this many idle minutes;
+# citizens keep SESSION_COOKIE_AGE.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+# Registration SMS codes: 6 digits, hashed at rest, valid PHONE_CODE_TTL_SECONDS, at most
+# PHONE_CODE_MAX_ATTEMPTS wrong entries; resend after PHONE_CODE_RESEND_SECONDS and at most
+# PHONE_CODE_MAX_PER_HOUR per phone number.
+PHONE_CODE_TTL_SECONDS = env.int("PHONE_CODE_TTL_SECONDS", default=300)
+PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
+PHONE_CODE_RESEND_SECONDS = env.int("PHONE_CODE_RESEND_SECONDS", default=60)
+PHONE_CODE_MAX_PER_HOUR = env.int("PHONE_CODE_MAX_PER_HOUR", default=5)
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
 # --- Identity: personal data --------------------------------------------------------------
@@ -170,6 +205,10 @@ OAUTH2_PROVIDER = {
         "OAUTH2_REDIRECT_SCHEMES", default=["http", "https"] if DEBUG else ["https"]
     ),
 }
+
+# --- Notifications ------------------------------------------------------------------------
+# SMS gateway: console (prints, development), locmem (tests' outbox) or a real gateway class.
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -346,5 +385,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts (WARNING) still show.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("apps.identity.urls")),
     path("office/", core_views.office_home, name="office-home"),
     path("office/handoffs/", include("apps.handoffs.urls")),
     # OAuth2 token endpoint for department clients (client credentials), and the rest of DOT.

@@ -39,6 +39,16 @@ def _fast_password_hasher(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def sms_outbox() -> Iterator[list]:
+    """The locmem SMS outbox (``SMS_BACKEND`` in tests), emptied before and after the test."""
+    from apps.notifications import sms
+
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
 # --- actors -------------------------------------------------------------------------------
 
 

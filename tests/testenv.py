@@ -45,3 +45,4 @@ if not os.environ.get("OIDC_RSA_PRIVATE_KEY"):
         .decode()
     )
 # The console SMS backend prints; tests read codes from the in-memory outbox instead.
+os.environ.setdefault("SMS_BACKEND", "apps.notifications.sms.LocmemSmsBackend")

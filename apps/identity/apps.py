@@ -6,3 +6,13 @@ class IdentityConfig(AppConfig):
     name = "apps.identity"
     label = "identity"
     verbose_name = _("统一身份认证")
+
+    def ready(self) -> None:
+        # Session plumbing, not domain logic (STYLE.md bans signals for the latter): every way
+        # of logging in (our page, the admin, test clients' force_login) must flag staff
+        # sessions for the idle timeout.
+        from django.contrib.auth.signals import user_logged_in
+
+        from apps.identity.middleware import mark_staff_session
+
+        user_logged_in.connect(mark_staff_session, dispatch_uid="identity.mark_staff_session")

@@ -103,3 +103,7 @@ class SubjectType(models.TextChoices):
     PERSON = "person", _("自然人")
     ENTERPRISE = "enterprise", _("法人")
     STAFF = "staff", _("公职人员")
+
+
+class PhoneCodePurpose(models.TextChoices):
+    REGISTER = "register", _("注册")

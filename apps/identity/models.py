@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import (
@@ -30,6 +31,7 @@ from apps.identity.constants import (
     EnterpriseRoleKind,
     EnterpriseStatus,
     IdType,
+    PhoneCodePurpose,
     RegistryStatus,
     RevokeReason,
     StaffRole,
@@ -47,10 +49,23 @@ from apps.identity.pii import (
 class User(AbstractUser):
     """A login. Always a natural person; the real-name profile is ``user.person``."""
 
+    # Part of the session hash: bumping it ends every session of the account ("退出所有设备").
+    session_epoch = models.PositiveIntegerField(_("会话代次"), default=0, editable=False)
+
     class Meta(AbstractUser.Meta):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         swappable = "AUTH_USER_MODEL"
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's hash covers the password only; adding the epoch lets "logout everywhere"
+        # invalidate the account's other sessions without touching the password.
+        return salted_hmac(
+            "apps.identity.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def _person(self) -> Person | None:
         try:
@@ -544,3 +559,27 @@ class RelyingParty(TimeStampedModel):
     @property
     def scopes(self) -> set[str]:
         return set(self.allowed_scopes.split())
+
+
+class PhoneCode(models.Model):
+    """A 6-digit SMS verification code, stored only as a keyed hash (DOMAIN.md §4.2: L1).
+
+    Only the newest code per phone and purpose counts; it expires, allows a few attempts and is
+    used once. Sending is rate-limited per phone (``services.send_phone_code``).
+    """
+
+    phone_index = models.CharField(_("手机号索引"), max_length=64)
+    purpose = models.CharField(_("用途"), max_length=16, choices=PhoneCodePurpose.choices)
+    code_hash = models.CharField(_("验证码摘要"), max_length=64)
+    created_at = models.DateTimeField(_("发送时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("失效时间"))
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信验证码")
+        verbose_name_plural = _("短信验证码")
+        indexes = [models.Index(fields=["phone_index", "purpose", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"

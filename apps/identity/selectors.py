@@ -164,3 +164,8 @@ def find_verified_person(*, id_number: str, name: str) -> User | None:
     if person is None or not person.is_real_name_verified or not person.user.is_active:
         return None
     return person.user
+
+
+def get_person(user: User) -> Person | None:
+    """The real-name profile of ``user`` (``None`` for accounts created without one)."""
+    return Person.objects.filter(user=user).first()

@@ -7,15 +7,19 @@ their last database step. Audit data never carries ID or phone numbers in clear 
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
@@ -27,6 +31,7 @@ from apps.identity.constants import (
     AuthorisationScope,
     EnterpriseRoleKind,
     EnterpriseStatus,
+    PhoneCodePurpose,
     RegistryStatus,
     RevokeReason,
 )
@@ -37,11 +42,13 @@ from apps.identity.models import (
     EnterpriseRole,
     LegalPersonRecord,
     Person,
+    PhoneCode,
     PopulationRecord,
     User,
 )
 from apps.identity.pii import id_number_index, phone_index
 from apps.identity.validators import clean_id_number, clean_phone, validate_uscc
+from apps.notifications.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +78,140 @@ def _clean_uscc(value: str) -> str:
     except ValidationError as exc:
         raise DomainError(_first_message(exc), code="invalid_uscc") from exc
     return number
+
+
+# --- SMS verification codes and registration ------------------------------------------------
+
+
+def _code_digest(index: str, purpose: str, code: str) -> str:
+    return salted_hmac(
+        "apps.identity.services.phone_code", f"{index}:{purpose}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _lock_phone(index: str) -> None:
+    """Serialise code sends for one phone (PostgreSQL advisory lock until commit)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(index[:15], 16)])
+
+
+@transaction.atomic(durable=True)
+def send_phone_code(*, phone: str, purpose: str = PhoneCodePurpose.REGISTER) -> PhoneCode:
+    """Send a fresh 6-digit code to ``phone`` by SMS (on commit); only its hash is stored.
+
+    Refused (``DomainError``) for an invalid number, a number already registered (purpose
+    ``register``), a resend sooner than ``PHONE_CODE_RESEND_SECONDS`` or more than
+    ``PHONE_CODE_MAX_PER_HOUR`` codes in an hour. A new code supersedes the previous one.
+    """
+    phone = _clean_phone(phone)
+    index = phone_index(phone)
+    _lock_phone(index)
+    if purpose == PhoneCodePurpose.REGISTER and Person.objects.filter(phone_index=index).exists():
+        raise DomainError(_("该手机号码已注册，请直接登录"), code="phone_taken")
+    now = timezone.now()
+    recent = list(
+        PhoneCode.objects.filter(
+            phone_index=index, purpose=purpose, created_at__gt=now - timedelta(hours=1)
+        ).order_by("-created_at")
+    )
+    if recent:
+        wait = settings.PHONE_CODE_RESEND_SECONDS - (now - recent[0].created_at).total_seconds()
+        if wait > 0:
+            raise DomainError(
+                _("验证码已发送，请%(seconds)d秒后再重新获取") % {"seconds": int(wait) + 1},
+                code="code_resend_too_soon",
+            )
+    if len(recent) >= settings.PHONE_CODE_MAX_PER_HOUR:
+        raise DomainError(
+            _("该手机号码获取验证码过于频繁，请1小时后再试"), code="code_rate_limited"
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = PhoneCode.objects.create(
+        phone_index=index,
+        purpose=purpose,
+        code_hash=_code_digest(index, purpose, code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.PHONE_CODE_TTL_SECONDS),
+    )
+    minutes = max(1, settings.PHONE_CODE_TTL_SECONDS // 60)
+    text = _(
+        "【江西政务服务】您的验证码是%(code)s，%(minutes)d分钟内有效。如非本人操作，请忽略。"
+    ) % {"code": code, "minutes": minutes}
+    transaction.on_commit(lambda: send_sms(to=phone, text=text))
+    logger.info("identity.phone_code_sent", extra={"code_id": row.pk, "purpose": purpose})
+    return row
+
+
+def _consume_phone_code(index: str, purpose: str, code: str) -> str | None:
+    """Check ``code`` against the newest code of ``index`` inside the caller's transaction.
+
+    Returns ``None`` when it matches (the code is marked used) or the refusal message. A
+    wrong entry counts an attempt; the caller must commit it even though it refuses.
+    """
+    row = (
+        PhoneCode.objects.select_for_update()
+        .filter(phone_index=index, purpose=purpose)
+        .order_by("-created_at")
+        .first()
+    )
+    now = timezone.now()
+    if row is None or row.used_at is not None:
+        return _("请先获取短信验证码")
+    if row.expires_at <= now:
+        return _("验证码已过期，请重新获取")
+    if row.attempts >= settings.PHONE_CODE_MAX_ATTEMPTS:
+        return _("验证码输入错误次数过多，请重新获取")
+    supplied = "".join((code or "").split())
+    if not hmac.compare_digest(row.code_hash, _code_digest(index, purpose, supplied)):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        left = settings.PHONE_CODE_MAX_ATTEMPTS - row.attempts
+        if left <= 0:
+            return _("验证码输入错误次数过多，请重新获取")
+        return _("验证码不正确，还可尝试%(left)d次") % {"left": left}
+    row.used_at = now
+    row.save(update_fields=["used_at"])
+    return None
+
+
+def register_person(*, username: str, password: str, phone: str, code: str) -> User:
+    """Registration: check the SMS code sent to ``phone`` and create the L1 account.
+
+    A wrong code is refused with ``DomainError`` and its attempt is still counted (committed);
+    a refused account (username or phone taken) leaves the code unused.
+    """
+    phone = _clean_phone(phone)
+    index = phone_index(phone)
+    refusal: str | None
+    with transaction.atomic(durable=True):
+        refusal = _consume_phone_code(index, PhoneCodePurpose.REGISTER, code)
+        if refusal is None:
+            user = create_person_account(username=username, password=password, phone=phone)
+    if refusal is not None:
+        raise DomainError(refusal, code="invalid_phone_code")
+    return user
+
+
+@transaction.atomic(durable=True)
+def end_all_sessions(*, user: User) -> None:
+    """退出所有设备: every session of ``user`` stops validating (the session hash includes
+    ``session_epoch``), and the OAuth2 tokens issued to them through SSO are revoked."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.session_epoch += 1
+    locked.save(update_fields=["session_epoch"])
+    revoked_access = AccessToken.objects.filter(user=locked).count()
+    refresh_tokens = list(RefreshToken.objects.filter(user=locked, revoked__isnull=True))
+    for token in refresh_tokens:
+        token.revoke()  # also deletes its access token
+    AccessToken.objects.filter(user=locked).delete()
+    record_audit_event(
+        actor=locked,
+        action="identity.sessions_ended",
+        obj=locked,
+        data={"refresh_tokens": len(refresh_tokens), "access_tokens": revoked_access},
+    )
+    user.session_epoch = locked.session_epoch
 
 
 # --- accounts and assurance levels ------------------------------------------------------------

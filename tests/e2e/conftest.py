@@ -8,12 +8,14 @@ cookies) and page per test.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 # Playwright's sync API runs an asyncio event loop in this thread; Django's ORM would otherwise
 # refuse to run in the test body ("SynchronousOnlyOperation").
@@ -61,3 +63,30 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """Sign in through the real login page: ``login(page, live_server, username, password)``.
+
+    ``username`` may also be the account's mobile number. Lands on ``next_path`` (the profile
+    page by default) and fails the test if the login page refuses the credentials. Accounts
+    made by factories have the password ``correct-horse-battery``.
+    """
+
+    def _login(
+        page: Page,
+        live_server: object,
+        username: str,
+        password: str,
+        *,
+        next_path: str = "/accounts/profile/",
+    ) -> None:
+        base = str(getattr(live_server, "url", live_server))
+        page.goto(f"{base}/accounts/login/?next={quote(next_path)}")
+        page.get_by_label("用户名或手机号码").fill(username)
+        page.get_by_label("密码", exact=True).fill(password)
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+    return _login

@@ -7,6 +7,7 @@ from stdnum.cn import uscc
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from oauth2_provider.models import Application
 
 from apps.identity.constants import ApiScope, AssuranceLevel, StaffRole
@@ -49,7 +50,9 @@ def test_registries_hold_valid_numbers(loaded) -> None:
     ],
 )
 def test_demo_accounts_log_in_with_demo_password(loaded, username: str, level: int) -> None:
-    user = authenticate(username=username, password="govportal-demo")
+    # django-axes (first backend) needs the request to count failures.
+    request = RequestFactory().post("/accounts/login/")
+    user = authenticate(request, username=username, password="govportal-demo")
     assert user is not None
     assert user.assurance_level == level
 
