@@ -343,6 +343,18 @@ def _claim(
     handoff.mode = mode
     handoff.current_attempt = attempt
     handoff.claimed_at = now
+    # Every attempt is logged with the handoff id when it starts (and again with its outcome),
+    # so one grep follows a handoff across web, worker and sweeper processes.
+    logger.info(
+        "handoff.attempt_started",
+        extra={
+            "handoff_id": handoff.pk,
+            "attempt": number,
+            "mode": str(mode),
+            "target": handoff.target_department_id,
+            "delivery_id": str(attempt.delivery_id),
+        },
+    )
     if mode != DeliveryMode.PUSH:
         # Pull and internal: the handoff is now in the department's inbox / office queue.
         attempt.outcome = AttemptOutcome.DELIVERED
@@ -354,7 +366,8 @@ def _claim(
         handoff.next_attempt_at = None
         handoff.save()
         logger.info(
-            "handoff.delivered_to_queue", extra={"handoff_id": handoff.pk, "mode": str(mode)}
+            "handoff.delivered_to_queue",
+            extra={"handoff_id": handoff.pk, "attempt": number, "mode": str(mode)},
         )
         return "delivered", None, None
     assert endpoint is not None

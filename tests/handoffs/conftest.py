@@ -62,3 +62,23 @@ def stub_receiver() -> Iterator[StubReceiver]:
     yield stub
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def department_simulator(tmp_path):
+    """Start ``manage.py department_simulator`` subprocesses: ``department_simulator(*options)``.
+
+    Each is stopped (SIGTERM) at teardown; its SQLite record stays in ``tmp_path``.
+    """
+    from tests.handoffs.processes import SimulatorProcess
+
+    started: list[SimulatorProcess] = []
+
+    def start(*options: str, env: dict | None = None) -> SimulatorProcess:
+        simulator = SimulatorProcess(options, directory=tmp_path, env=env).start()
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        simulator.stop()

@@ -249,6 +249,33 @@ def test_5xx_is_retried_with_backoff_then_acknowledged(
     ]
 
 
+def test_every_attempt_is_logged_with_the_handoff_id(
+    department, other_department, stub_receiver, caplog, settings
+) -> None:
+    # given a receiver answering 503 once, then 200, and the JSON formatter of the platform
+    from apps.core.logging import JsonFormatter
+
+    settings.HANDOFF_RETRY_BASE_SECONDS = 0.01
+    _push_endpoint(other_department, stub_receiver.url)
+    stub_receiver.responses = [503]
+    handoff = HandoffFactory(source_department=department, target_department=other_department)
+    # when delivered twice
+    with caplog.at_level("INFO", logger="apps.handoffs.services"):
+        services.deliver_handoff(handoff_id=handoff.pk)
+        with time_machine.travel(timezone.now() + timedelta(seconds=1)):
+            services.deliver_handoff(handoff_id=handoff.pk)
+    # then each attempt's start and outcome are structured log lines carrying the handoff id
+    lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
+    assert [(line["event"], line.get("attempt")) for line in lines] == [
+        ("handoff.attempt_started", 1),
+        ("handoff.retry_scheduled", 1),
+        ("handoff.attempt_started", 2),
+        ("handoff.acknowledged", 2),
+    ]
+    assert {line["handoff_id"] for line in lines} == {handoff.pk}
+    assert lines[1]["status_code"] == 503
+
+
 @pytest.mark.parametrize(
     ("_case", "status"), [("bad request", 400), ("unauthorised", 401), ("unprocessable", 422)]
 )
