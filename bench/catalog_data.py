@@ -22,16 +22,15 @@ def generate_items(*, n: int, department: Department, version: ItemVersion) -> i
     """
     templates = itertools.cycle(ITEMS)
     rows = []
-    vectors = []
     for i in range(n):
         template = next(templates)
         name = f"{template.name}（批次{i:05d}）"
-        code = f"{department.uscc}9{i:012d}"
+        text = search.IndexedText(name=name, keywords=template.keywords, department=department.name)
         rows.append(
             ServiceItem(
                 name=name,
                 basic_code=f"{i:012d}",
-                implementation_code=code,
+                implementation_code=f"{department.uscc}9{i:012d}",
                 item_type=template.item_type,
                 exercise_level="2",
                 department=department,
@@ -41,16 +40,11 @@ def generate_items(*, n: int, department: Department, version: ItemVersion) -> i
                 serves_person=template.audience == "person",
                 serves_enterprise=template.audience == "enterprise",
                 has_unpublished_changes=False,
+                # tsvector input syntax; PostgreSQL casts the literal on insert.
+                search_vector=search.tsvector_literal(text),
             )
         )
-        text = search.IndexedText(name=name, keywords=template.keywords, department=department.name)
-        vectors.append((search.tsvector_literal(text), code))
     ServiceItem.objects.bulk_create(rows, batch_size=1000)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE catalog_serviceitem SET search_vector = %s::tsvector"
-            " WHERE implementation_code = %s",
-            vectors,
-        )
         cursor.execute("ANALYZE catalog_serviceitem")
     return n

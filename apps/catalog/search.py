@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jieba
@@ -74,20 +74,25 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", (text or "").strip().lower())[:MAX_QUERY_LENGTH]
 
 
-def tokens(text: str) -> list[str]:
+# Segmentation and pinyin are pure functions of short strings that repeat a lot (department
+# names, keywords, common words): memoised, indexing 10,000 items is several times faster.
+@lru_cache(maxsize=16384)
+def tokens(text: str) -> tuple[str, ...]:
     """jieba search-mode tokens of ``text`` without stop words or punctuation."""
     result = []
     for token in _tokenizer().lcut_for_search(normalise(text)):
         token = token.strip()
         if token and token not in STOPWORDS and _WORD.fullmatch(token):
             result.append(token)
-    return result
+    return tuple(result)
 
 
+@lru_cache(maxsize=65536)
 def pinyin(text: str) -> str:
     return "".join(lazy_pinyin("".join(_HAN.findall(text))))
 
 
+@lru_cache(maxsize=65536)
 def initials(text: str) -> str:
     return "".join(lazy_pinyin("".join(_HAN.findall(text)), style=Style.FIRST_LETTER))
 
@@ -184,6 +189,10 @@ def parse_query(raw: str) -> ParsedQuery:
         query = f"{_quote(compact)}:*"
         return ParsedQuery(text, (compact,), (), query, query)
     words = _words(compact)
+    # A single character left over by segmentation ("开" in 开公司, "丢" in 驾照丢了) matches a
+    # large part of the catalogue; it only joins the broad query used for typos.
+    if any(len(word) > 1 for word in words):
+        words = [word for word in words if len(word) > 1]
     expansions: list[str] = []
     for word, official in synonyms():
         if word in compact and not set(official) & set(expansions):
