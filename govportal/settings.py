@@ -13,6 +13,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from apps.identity.oidc_keys import demo_private_key, normalise_pem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -166,7 +168,18 @@ AGENT_AUTHORISATION_DEFAULT_DAYS = env.int("AGENT_AUTHORISATION_DEFAULT_DAYS", d
 AGENT_AUTHORISATION_MAX_DAYS = env.int("AGENT_AUTHORISATION_MAX_DAYS", default=366)
 
 # --- OAuth2 / OIDC (django-oauth-toolkit) -------------------------------------------------
+# OIDC_ENABLED: the SSO provider for department systems (docs/sso.md). Its RS256 signing key
+# comes from OIDC_RSA_PRIVATE_KEY (PEM; "\n" escapes accepted); the demo (DEBUG) generates one
+# under var/ on first start; production refuses to start without it.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=True)
+OIDC_RSA_PRIVATE_KEY = normalise_pem(env.str("OIDC_RSA_PRIVATE_KEY", default=""))
+if OIDC_ENABLED and not OIDC_RSA_PRIVATE_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("OIDC_RSA_PRIVATE_KEY must be set when OIDC_ENABLED is on.")
+    OIDC_RSA_PRIVATE_KEY = demo_private_key(BASE_DIR / "var" / "oidc-demo-signing-key.pem")
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER = {
     "SCOPES": {
         "openid": "OpenID Connect 登录",
@@ -174,6 +187,7 @@ OAUTH2_PROVIDER = {
         "phone": "手机号码",
         "idcard": "完整身份证号码（仅限履行法定职责所必需）",
         "enterprise": "代表企业办事的身份（企业名称、统一社会信用代码、授权范围）",
+        "staff": "工作人员身份（在本系统所属部门的岗位）",
         "staff:read": "读取本部门工作人员",
         "catalog:read": "读取事项",
         "catalog:write": "维护本部门事项",
@@ -188,6 +202,16 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "apps.identity.scopes.DepartmentClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ACCESS_TOKEN_SECONDS", default=3600),
     "PKCE_REQUIRED": True,
+    # OIDC (apps/identity/oidc.py): authorization code + PKCE only, pairwise subjects, claims
+    # and acr from the validator. The issuer is the site root (discovery at
+    # /.well-known/openid-configuration); OIDC_ISSUER pins it behind a proxy.
+    "OIDC_ENABLED": OIDC_ENABLED,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default=""),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "OAUTH2_VALIDATOR_CLASS": "apps.identity.oidc.GovportalOAuth2Validator",
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=600),
     # RFC 9700 (OAuth 2.0 Security BCP), all adopted: no implicit or password grant, S256 PKCE
     # only, bearer tokens never in the query string, ``iss`` in authorization responses, tokens
     # stored hashed, refresh-token replay revokes the family.
@@ -305,7 +329,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        # Department clients' client-credentials tokens only: a token a person granted to a
+        # relying party (SSO) is good for userinfo, never for the API.
+        "apps.identity.authentication.ClientCredentialsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

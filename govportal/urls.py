@@ -19,8 +19,9 @@ urlpatterns = [
     path("accounts/", include("apps.identity.urls")),
     path("office/", core_views.office_home, name="office-home"),
     path("office/handoffs/", include("apps.handoffs.urls")),
-    # OAuth2 token endpoint for department clients (client credentials), and the rest of DOT.
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # SSO (OIDC discovery at /.well-known/openid-configuration) and the OAuth2 token endpoint
+    # for department clients (client credentials): apps/identity/oidc_urls.py.
+    path("", include("apps.identity.oidc_urls")),
     path("office/", include("apps.cases.office_urls")),
     path("cases/", include("apps.cases.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -15,6 +15,7 @@ from apps.identity.models import (
     Person,
     PopulationRecord,
     RelyingParty,
+    SsoSignIn,
     StaffMembership,
     User,
 )
@@ -130,3 +131,30 @@ class ApiClientAdmin(admin.ModelAdmin):
 @admin.register(RelyingParty)
 class RelyingPartyAdmin(admin.ModelAdmin):
     list_display = ["__str__", "department", "allowed_scopes", "is_active"]
+
+
+@admin.register(SsoSignIn)
+class SsoSignInAdmin(admin.ModelAdmin):
+    """Read-only: what each person agreed to at SSO sign-in (docs/sso.md)."""
+
+    list_display = ["created_at", "user", "application", "acr_level", "enterprise", "capacity"]
+    list_filter = ["capacity", "acr_level"]
+    raw_id_fields = ["user", "application", "enterprise", "authorisation"]
+    readonly_fields = [
+        "user",
+        "application",
+        "scope",
+        "acr_level",
+        "auth_time",
+        "enterprise",
+        "capacity",
+        "authorisation",
+        "created_at",
+    ]
+    exclude = ["grant", "access_token"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

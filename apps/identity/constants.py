@@ -33,6 +33,17 @@ class ApiScope(models.TextChoices):
     REVIEWS = "reviews", _("读取并答复好差评")
 
 
+class OidcScope(models.TextChoices):
+    """Scopes a relying party (SSO) may be granted; the labels are shown on the consent page."""
+
+    OPENID = "openid", _("确认您的身份（不同系统获得的用户标识互不相同）")
+    PROFILE = "profile", _("基本信息：姓名、实名等级、用户类型、脱敏手机号")
+    PHONE = "phone", _("完整手机号码")
+    IDCARD = "idcard", _("完整身份证号码（仅限履行法定职责所必需，每次提供均留痕）")
+    ENTERPRISE = "enterprise", _("代表企业办事的身份：企业名称、统一社会信用代码、授权范围与期限")
+    STAFF = "staff", _("工作人员身份：在本系统所属部门的岗位")
+
+
 class AssuranceMethod(models.TextChoices):
     """How a level was reached (DOMAIN.md §4.2); recorded with each raise."""
 

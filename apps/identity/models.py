@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,12 +26,14 @@ from apps.core.models import (
     validate_uscc,
 )
 from apps.identity.constants import (
+    ApiScope,
     AssuranceLevel,
     AssuranceMethod,
     AuthorisationScope,
     EnterpriseRoleKind,
     EnterpriseStatus,
     IdType,
+    OidcScope,
     PhoneCodePurpose,
     RegistryStatus,
     RevokeReason,
@@ -512,6 +515,17 @@ class ApiClient(TimeStampedModel):
     def scopes(self) -> set[str]:
         return set(self.allowed_scopes.split())
 
+    def clean(self) -> None:
+        # Department systems call the API as themselves: client credentials only (docs/sso.md).
+        app = getattr(self, "application", None)
+        if app is not None and app.authorization_grant_type != "client-credentials":
+            raise ValidationError({"application": _("部门接口客户端只能使用客户端凭证模式")})
+        unknown = self.scopes - set(ApiScope.values)
+        if unknown:
+            raise ValidationError(
+                {"allowed_scopes": _("未知的权限范围：%s") % " ".join(sorted(unknown))}
+            )
+
 
 class RelyingParty(TimeStampedModel):
     """A department system that signs people in through the portal (OIDC, DOMAIN.md §4.6).
@@ -541,6 +555,15 @@ class RelyingParty(TimeStampedModel):
         blank=True,
         help_text=_("授予 idcard 权限时必填：履行哪项法定职责需要完整身份证号码"),
     )
+    sector_identifier = models.CharField(
+        _("用户标识分组"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "留空时每个系统获得不同的用户标识（sub）；同一部门的多个系统（如网站与移动端）"
+            "填写相同的值即可获得相同的用户标识"
+        ),
+    )
     is_active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
@@ -559,6 +582,31 @@ class RelyingParty(TimeStampedModel):
     @property
     def scopes(self) -> set[str]:
         return set(self.allowed_scopes.split())
+
+    @property
+    def sector(self) -> str:
+        """The pairwise-subject sector (OIDC Core §8.1): by default the client itself."""
+        return self.sector_identifier or f"client:{self.application.client_id}"
+
+    def clean(self) -> None:
+        app = getattr(self, "application", None)
+        if app is not None and (
+            app.authorization_grant_type != "authorization-code" or app.algorithm != "RS256"
+        ):
+            raise ValidationError(
+                {"application": _("单点登录接入系统须使用授权码模式，ID Token 签名算法为 RS256")}
+            )
+        unknown = self.scopes - set(OidcScope.values)
+        if unknown:
+            raise ValidationError(
+                {"allowed_scopes": _("未知的权限范围：%s") % " ".join(sorted(unknown))}
+            )
+        if OidcScope.OPENID not in self.scopes:
+            raise ValidationError({"allowed_scopes": _("必须包含 openid")})
+        if OidcScope.IDCARD in self.scopes and not self.id_number_legal_basis.strip():
+            raise ValidationError(
+                {"id_number_legal_basis": _("授予 idcard 权限时必须填写法定依据")}
+            )
 
 
 class PhoneCode(models.Model):
@@ -583,3 +631,7 @@ class PhoneCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# SSO sign-in records live in their own module; importing them here registers the model.
+from apps.identity.oidc_models import SsoSignIn  # noqa: E402, F401

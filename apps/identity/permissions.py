@@ -30,7 +30,12 @@ def can_administer_department(user: Any, department: Department | int) -> bool:
 def request_api_client(request: Request) -> ApiClient | None:
     """The department client behind an OAuth2 client-credentials token, if any."""
     token = request.auth
-    if not isinstance(token, AccessToken) or token.application_id is None:
+    # Client credentials only: a token a person granted to a system carries that person.
+    if (
+        not isinstance(token, AccessToken)
+        or token.application_id is None
+        or token.user_id is not None
+    ):
         return None
     try:
         client = token.application.api_client

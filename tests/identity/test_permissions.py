@@ -55,6 +55,7 @@ def test_scope_matrix(
 
 
 def test_inactive_client_refused() -> None:
+    # A deactivated client's tokens stop being valid at all (RFC 6750 invalid_token → 401).
     api_client = ApiClientFactory(is_active=False)
     token = issue_token(api_client, "cases:read").token
-    assert _call("get", token).status_code == 403
+    assert _call("get", token).status_code == 401
