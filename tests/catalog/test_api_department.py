@@ -330,7 +330,9 @@ def _own_departments_client(department) -> APIClient:
         (_anonymous, 401),
         (_citizen, 403),
         (_clerk_of_department, 403),
-        (_oidc_token_of_the_departments_admin, 403),
+        # A token granted to some application on a person's behalf is not a department
+        # client's: the API does not authenticate it at all (apps/identity/authentication.py).
+        (_oidc_token_of_the_departments_admin, 401),
         (_client_without_write_scope, 403),
         (_other_departments_admin, 404),
         (_other_departments_client, 404),
