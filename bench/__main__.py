@@ -20,6 +20,9 @@ os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govportal.settings")
 os.environ.setdefault("CONN_MAX_AGE", "0")
+# Personal-data keys are required when DEBUG is off; the bench database holds no real data.
+os.environ.setdefault("PII_KEYS", "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMDA=")
+os.environ.setdefault("PII_INDEX_KEY", "bench-only")
 
 
 def _ensure_database() -> None:

@@ -11,7 +11,9 @@ parser, which does not segment Chinese):
 
 A query is segmented the same way, expanded with the synonyms in ``data/synonyms.txt``
 (开饭店 → 食品经营许可) and with its own pinyin (a homophone typo such as 护招 has the pinyin of
-护照), and becomes an OR ``tsquery``; latin-letter queries match pinyin and initials by prefix.
+护照), and becomes three ``tsquery`` tiers — all words, any word, any sub-word or character —
+tried in that order until one finds enough; latin-letter queries match pinyin and initials by
+prefix.
 Ranking is ``ts_rank`` plus a bonus when the name contains the query. Everything runs through
 ``search_vector @@ tsquery``, which the GIN index serves (see the EXPLAIN test).
 """
@@ -24,6 +26,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import combinations
 from pathlib import Path
 
 import jieba
@@ -36,6 +39,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 _LATIN = re.compile(r"^[a-z]+$")
 MAX_QUERY_LENGTH = 60
+MAX_NEAR_WORDS = 6  # all-but-one combinations stay few (6 groups at most)
 _STOPWORDS_TEXT = (
     "的 了 和 与 及 或 要 我 我要 想 想要 怎么 怎样 如何 什么 哪里 在哪 去 办理 办 需要 吗 呢 吧 "
     "一个 这个 那个 请问 手续 流程 材料"
@@ -151,23 +155,44 @@ def tsvector_literal(text: IndexedText) -> str:
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """``tsquery`` is precise (whole words, synonyms, pinyin); ``broad_tsquery`` adds the
-    search-mode sub-words and single characters, used only when the precise one finds too
-    little (typos)."""
+    """Three ``tsquery`` tiers, tried in order until one finds enough (``selectors``):
+
+    - ``strict_tsquery``: every word of the query (as written or by its pinyin, so homophone
+      typos still match), or every word of an official name a synonym points at, or the
+      pinyin of the whole query — few, relevant matches, so the GIN index serves it cheaply;
+    - ``near_tsquery`` (three words or more): all words but one — one mistyped word;
+    - ``tsquery``: any of those words (OR);
+    - ``broad_tsquery``: adds search-mode sub-words and single characters (one-character
+      typos that are not homophones).
+    """
 
     text: str
     terms: tuple[str, ...]
     expansions: tuple[str, ...]
     tsquery: str
     broad_tsquery: str = ""
+    strict_tsquery: str = ""
+    near_tsquery: str = ""
 
     @property
     def is_empty(self) -> bool:
         return not self.tsquery
 
+    @property
+    def tiers(self) -> list[str]:
+        """The distinct non-empty tiers, strict first."""
+        tiers = (self.strict_tsquery, self.near_tsquery, self.tsquery, self.broad_tsquery)
+        return list(dict.fromkeys(t for t in tiers if t))
+
 
 def _or(lexemes: Iterable[str]) -> str:
     return " | ".join(_quote(lexeme) for lexeme in dict.fromkeys(lexemes))
+
+
+def _all(groups: Iterable[Iterable[str]]) -> str:
+    """``( a | a' ) & ( b | b' )``: every group must match, by any of its forms."""
+    parts = [_or(forms) for forms in groups]
+    return " & ".join(f"( {part} )" for part in parts if part)
 
 
 def _words(text: str) -> list[str]:
@@ -179,6 +204,15 @@ def _words(text: str) -> list[str]:
     ]
 
 
+def _long_words(text: str) -> list[str]:
+    """Words of ``text``; a single character left over by segmentation ("开" in 开公司, "丢" in
+    驾照丢了) matches a large part of the catalogue and is dropped when longer words exist."""
+    words = _words(text)
+    if any(len(word) > 1 for word in words):
+        return [word for word in words if len(word) > 1]
+    return words
+
+
 def parse_query(raw: str) -> ParsedQuery:
     text = normalise(raw)
     if not text:
@@ -187,12 +221,8 @@ def parse_query(raw: str) -> ParsedQuery:
     if _LATIN.fullmatch(compact):
         # Pinyin or initials typed without an IME: prefix match on the pinyin lexemes.
         query = f"{_quote(compact)}:*"
-        return ParsedQuery(text, (compact,), (), query, query)
-    words = _words(compact)
-    # A single character left over by segmentation ("开" in 开公司, "丢" in 驾照丢了) matches a
-    # large part of the catalogue; it only joins the broad query used for typos.
-    if any(len(word) > 1 for word in words):
-        words = [word for word in words if len(word) > 1]
+        return ParsedQuery(text, (compact,), (), query, query, query)
+    words = _long_words(compact)
     expansions: list[str] = []
     for word, official in synonyms():
         if word in compact and not set(official) & set(expansions):
@@ -200,8 +230,31 @@ def parse_query(raw: str) -> ParsedQuery:
     expanded_words = [w for term in expansions for w in [term, *_words(term)]]
     han = "".join(ch for ch in _HAN.findall(compact) if ch not in STOPWORDS)
     sounds = [pinyin(han)] if len(han) > 1 else []  # homophone typos (护招 → huzhao)
-    precise = [*words, *expanded_words, *sounds, *_pinyin_forms(words)]
+    word_sounds = [pinyin(word) for word in words if _HAN.search(word) and len(word) > 1]
+    precise = [*words, *expanded_words, *sounds, *word_sounds]
     if not precise:
         return ParsedQuery(text, (), tuple(expansions), "")
+    forms = [[word, *([pinyin(word)] if _HAN.search(word) else [])] for word in words]
+    others = [
+        *(_all([[w] for w in (_words(term) or [term])]) for term in expansions),
+        _or(sounds),
+    ]
+    strict = _any([_all(forms), *others])
+    # One mistyped word among three or more: all the other words must still match.
+    near = ""
+    if 3 <= len(forms) <= MAX_NEAR_WORDS:
+        near = _any([*(_all(c) for c in combinations(forms, len(forms) - 1)), *others])
     broad = [*precise, *tokens(compact), *_HAN.findall(han)]
-    return ParsedQuery(text, tuple(words), tuple(expansions), _or(precise), _or(broad))
+    return ParsedQuery(
+        text,
+        tuple(words),
+        tuple(expansions),
+        _or(precise),
+        _or(broad),
+        strict or _or(precise),
+        near,
+    )
+
+
+def _any(parts: Iterable[str]) -> str:
+    return " | ".join(f"( {part} )" for part in dict.fromkeys(parts) if part)

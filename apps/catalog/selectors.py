@@ -191,14 +191,33 @@ def search_items(text: str, *, base: QuerySet[ServiceItem] | None = None) -> Sea
         for term in parsed.expansions:
             condition |= Q(name__icontains=term)
         return SearchResult(parsed, queryset.filter(condition).annotate(rank=Value(1.0)))
-    # Too little found: widen to sub-words and single characters (one-character typos). The
-    # probe is unordered with LIMIT, so PostgreSQL stops at the third match.
-    tsquery = parsed.tsquery
-    if parsed.broad_tsquery != tsquery:
-        probe = queryset.filter(_matches(tsquery)).order_by().values("pk")[:MIN_PRECISE_RESULTS]
-        if len(probe) < MIN_PRECISE_RESULTS:
-            tsquery = parsed.broad_tsquery
+    # Strict first (every word), then all words but one, then any word, then sub-words and
+    # single characters (typos): the first tier that finds enough is ranked.
+    *narrower, tsquery = parsed.tiers
+    for candidate in narrower:
+        if _finds_enough(queryset.filter(_matches(candidate))):
+            tsquery = candidate
+            break
     return SearchResult(parsed, _ranked(queryset, parsed, tsquery))
+
+
+def _finds_enough(queryset: QuerySet[ServiceItem]) -> bool:
+    """Whether ``queryset`` has at least ``MIN_PRECISE_RESULTS`` rows, read through the index.
+
+    A plain ``LIMIT 3`` lets PostgreSQL bet on a sequential scan that stops at the third
+    match, and read the whole table when there are fewer. The matches are planned on their
+    own in a materialised CTE (the GIN index for a selective tier), and rows are pulled from it
+    only until the third.
+    """
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH matches AS MATERIALIZED ({sql}) "  # noqa: S608 - SQL built by the ORM
+            "SELECT count(*) FROM (SELECT 1 FROM matches LIMIT %s) AS enough",
+            [*params, MIN_PRECISE_RESULTS],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0] >= MIN_PRECISE_RESULTS)
 
 
 def list_manageable_items(actor: Any) -> QuerySet[ServiceItem]:

@@ -48,9 +48,9 @@ def test_public_list_page_cost_does_not_grow_with_page_size(
 ) -> None:
     client = APIClient()
     url = "/api/v1/catalog/items/"
-    # COUNT(*); the page of items (+ current version, department, region); materials,
-    # variants and versions of the page's items (3 prefetches)
-    with django_assert_max_num_queries(5):
+    # COUNT(*); the page of items (+ department, region); current versions, their materials
+    # and variants, and the items' versions (4 prefetches)
+    with django_assert_max_num_queries(6):
         few, response = _count(client, url, {"page_size": FEW})
     assert len(response.json()["results"]) == FEW
     many, response = _count(client, url, {"page_size": MANY})
@@ -63,9 +63,9 @@ def test_public_search_page_cost_does_not_grow_with_page_size(
 ) -> None:
     client = APIClient()
     url = "/api/v1/catalog/items/"
-    # probe for three precise matches (else the typo-tolerant query is used); COUNT(*) of the
-    # matches; the ranked page; materials, variants, versions
-    with django_assert_max_num_queries(6):
+    # probe for three strict matches (else a wider tier is used); COUNT(*) of the matches;
+    # the ranked page; current versions, materials, variants, versions
+    with django_assert_max_num_queries(7):
         few, response = _count(client, url, {"search": "身份证", "page_size": FEW})
     assert len(response.json()["results"]) == FEW
     many, response = _count(client, url, {"search": "身份证", "page_size": MANY})
