@@ -20,9 +20,16 @@ os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govportal.settings")
 os.environ.setdefault("CONN_MAX_AGE", "0")
-# Personal-data keys are required when DEBUG is off; the bench database holds no real data.
+# Pages are rendered in-process without collectstatic.
+os.environ.setdefault("STATIC_MANIFEST", "false")
+# Personal-data keys and the SSO signing key are required when DEBUG is off; the bench
+# database holds no real data.
 os.environ.setdefault("PII_KEYS", "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMDA=")
 os.environ.setdefault("PII_INDEX_KEY", "bench-only")
+if not os.environ.get("OIDC_RSA_PRIVATE_KEY"):
+    from apps.identity.oidc_keys import generate_private_key_pem
+
+    os.environ["OIDC_RSA_PRIVATE_KEY"] = generate_private_key_pem()
 
 
 def _ensure_database() -> None:

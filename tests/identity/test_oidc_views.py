@@ -119,9 +119,10 @@ def test_consent_page_in_chinese_names_department_and_scopes(
     rp = RelyingPartyFactory(allowed_scopes="openid profile phone")
     _, challenge = pkce_pair()
     url = authorize_url(rp, scope="openid profile phone", challenge=challenge)
-    # when: session + user, application (validation), redirect/grant checks by oauthlib,
-    # application again (DOT view), relying party + department, person (masked name, level)
-    with django_assert_max_num_queries(12):
+    # when: session, user, application, its relying party and API client (scopes backend),
+    # application again (DOT view), acting enterprises (none), relying party + department
+    # (context), person (masked name, level)
+    with django_assert_max_num_queries(10):
         response = client.get(url)
     # then
     assert response.status_code == 200
@@ -619,3 +620,36 @@ def test_expired_code_is_refused(client: Client, person) -> None:
         },
     )
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_token_and_userinfo_query_counts(
+    client: Client, person, django_assert_max_num_queries
+) -> None:
+    # given
+    rp = RelyingPartyFactory()
+    verifier, challenge = pkce_pair()
+    page = client.get(authorize_url(rp, scope="openid profile", challenge=challenge))
+    code = query_of(client.post("/o/authorize/", consent_data(page))["Location"])["code"]
+    # when: the code exchange. django-oauth-toolkit reads the grant by code eight times (scope,
+    # validation, PKCE challenge and method, redirect URI, nonce, save, delete) and the
+    # application twice; we add the relying party, the sign-in and its update; writes: ID
+    # token, access token, refresh token (each in a savepoint), delete the grant (unlinking
+    # the sign-in); a final access-token read.
+    with django_assert_max_num_queries(25):
+        response = Client().post(
+            "/o/token/",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+                "client_id": rp.application.client_id,
+                "client_secret": CLIENT_SECRET,
+            },
+        )
+    assert response.status_code == 200
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}")
+    # then: userinfo is access token (+ application, user), the application's API client and
+    # relying party, the sign-in (+ enterprise), the person
+    with django_assert_max_num_queries(5):
+        assert api.get("/o/userinfo/").status_code == 200
