@@ -61,6 +61,12 @@ class SsoAuthorizationView(AuthorizationView):
     # --- GET: validate, honour acr_values, show consent -----------------------------------
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "approval_prompt" in request.GET:
+            # DOT lets the client ask to skip consent (approval_prompt=auto) when an earlier
+            # token had the same scopes; the person chooses whom they act for at every sign-in,
+            # so consent is always asked.
+            request.GET = request.GET.copy()
+            request.GET.pop("approval_prompt")
         try:
             return super().get(request, *args, **kwargs)
         except StepUpRequired as step_up:

@@ -234,6 +234,20 @@ def test_refusing_consent_returns_access_denied(client: Client, person) -> None:
     assert SsoSignIn.objects.count() == 0
 
 
+def test_consent_is_asked_at_every_sign_in(client: Client, person) -> None:
+    # given: an earlier sign-in with the same scopes
+    rp = RelyingPartyFactory()
+    sign_in(client, rp)
+    _, challenge = pkce_pair()
+    # when: the client asks to skip the consent page
+    response = client.get(
+        authorize_url(rp, scope="openid profile", challenge=challenge, approval_prompt="auto")
+    )
+    # then
+    assert response.status_code == 200
+    assert "同意并登录" in response.content.decode()
+
+
 def test_inactive_relying_party_cannot_start_a_sign_in(client: Client, person) -> None:
     rp = RelyingPartyFactory(is_active=False)
     _, challenge = pkce_pair()
