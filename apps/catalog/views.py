@@ -9,7 +9,7 @@ from django.shortcuts import render
 from apps.catalog import selectors
 from apps.catalog.constants import ItemType, ThemeAudience
 from apps.catalog.models import ItemMaterial, Theme
-from apps.core.models import AdministrativeLevel, Department, ServiceWindow
+from apps.core.models import AdministrativeLevel, Department, Region, ServiceWindow
 
 PAGE_SIZE = 20
 
@@ -33,6 +33,10 @@ def _browse_context(request: HttpRequest) -> dict[str, object]:
         .distinct()
         .select_related("region")
         .order_by("level", "region__code", "name"),
+        # Where the citizen lives: items of that region and of the regions above it.
+        "regions": Region.objects.filter(departments__items__isnull=False)
+        .distinct()
+        .order_by("code"),
         "levels": [
             (AdministrativeLevel.PROVINCE, AdministrativeLevel.PROVINCE.label),
             (AdministrativeLevel.CITY, AdministrativeLevel.CITY.label),
@@ -41,6 +45,15 @@ def _browse_context(request: HttpRequest) -> dict[str, object]:
         "audiences": ThemeAudience.choices,
         "item_types": ItemType.choices,
     }
+
+
+def _base_query(request: HttpRequest) -> str:
+    """The current query string without ``page``, ready for ``?{base}page=n`` links, so paging
+    keeps the search text and every filter."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    encoded = params.urlencode()
+    return f"{encoded}&" if encoded else ""
 
 
 def item_index(request: HttpRequest) -> HttpResponse:
@@ -54,7 +67,13 @@ def item_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "catalog/item_index.html",
-        {"page": page, "filters": filters, "theme": theme, **_browse_context(request)},
+        {
+            "page": page,
+            "filters": filters,
+            "theme": theme,
+            "base_query": _base_query(request),
+            **_browse_context(request),
+        },
     )
 
 
@@ -73,6 +92,7 @@ def item_search(request: HttpRequest) -> HttpResponse:
             "query": result.query,
             "page": page,
             "filters": filters,
+            "base_query": _base_query(request),
             **_browse_context(request),
         },
     )

@@ -96,9 +96,9 @@ def test_pages_cost_the_same_for_few_and_for_a_full_page(
     counts = []
     for department, name in ((catalogue["small"], "档案"), (catalogue["large"], "身份证")):
         values = {k: v.format(uscc=department.uscc, name=name) for k, v in params.items()}
-        # themes; departments; COUNT(*); the page (+ version, department); search: the probe
-        # for three precise matches; nothing per row
-        with django_assert_max_num_queries(5):
+        # themes; departments; regions; COUNT(*); the page (+ version, department); search:
+        # the probe for three strict matches; nothing per row
+        with django_assert_max_num_queries(6):
             count, response = _count(client, reverse(url_name), values)
         assert name in response.content.decode()
         counts.append(count)

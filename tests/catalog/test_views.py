@@ -37,6 +37,8 @@ def test_guide_shows_every_element_and_where_to_go(client, department) -> None:
         "需现场采集指纹",
         "居民身份证",
         "可免提交",
+        "电子证照：居民身份证",
+        "窗口办理、电脑端网上办理",
         "受理条件",
         "办理流程",
         "准予许可决定书",
@@ -78,3 +80,48 @@ def test_empty_and_nonsense_searches_get_help(client, department, query, text) -
     response = client.get(reverse("catalog:search"), {"q": query})
     assert response.status_code == 200
     assert text in response.content.decode()
+
+
+def test_browse_by_region_includes_the_levels_above(client) -> None:
+    # given: a province, a city and two of its counties, each with an item
+    from apps.core.models import AdministrativeLevel, RegionLevel
+    from tests.core.factories import DepartmentFactory, RegionFactory
+
+    province = RegionFactory()
+    city = RegionFactory(code="360100", name="南昌市", level=RegionLevel.CITY, parent=province)
+    county = RegionFactory(code="360102", name="东湖区", level=RegionLevel.COUNTY, parent=city)
+    other = RegionFactory(code="360103", name="西湖区", level=RegionLevel.COUNTY, parent=city)
+    for region, level, name in (
+        (province, AdministrativeLevel.PROVINCE, "省级事项"),
+        (city, AdministrativeLevel.CITY, "市级事项"),
+        (county, AdministrativeLevel.COUNTY, "东湖区事项"),
+        (other, AdministrativeLevel.COUNTY, "西湖区事项"),
+    ):
+        published_item(DepartmentFactory(region=region, level=level), name=name)
+    # when
+    response = client.get(reverse("catalog:index"), {"region": county.code})
+    # then
+    html = response.content.decode()
+    assert [name for name in ("省级事项", "市级事项", "东湖区事项") if name not in html] == []
+    assert "西湖区事项" not in html
+    assert '<option value="360102" selected>东湖区</option>' in html
+
+
+def test_search_pages_keep_the_query_and_filters(client, department) -> None:
+    # given: more matches than fit on one page
+    from apps.catalog.views import PAGE_SIZE
+
+    for _ in range(PAGE_SIZE + 1):
+        published_item(department, name="护照签发")
+    # when
+    response = client.get(
+        reverse("catalog:search"), {"q": "护照 & 签发", "department": department.uscc, "page": 1}
+    )
+    # then: the next-page link carries the (encoded) text and the filter, and page 2 works
+    html = response.content.decode()
+    expected = f"?q=%E6%8A%A4%E7%85%A7+%26+%E7%AD%BE%E5%8F%91&amp;department={department.uscc}"
+    assert f'{expected}&amp;page=2"' in html
+    second = client.get(
+        reverse("catalog:search"), {"q": "护照 & 签发", "department": department.uscc, "page": 2}
+    )
+    assert second.content.decode().count('class="item-list__item card"') == 1

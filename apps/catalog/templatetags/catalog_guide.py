@@ -1,0 +1,31 @@
+"""Labels for code lists on the guide page (办事指南)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import template
+
+from apps.catalog.constants import HandlingForm
+from apps.catalog.licence_types import LICENCE_TYPES
+
+register = template.Library()
+
+
+@register.filter
+def licence_type_names(codes: Iterable[str] | str | None) -> str:
+    """Names of e-licence types (证照目录) by code; an unknown code is shown as it is."""
+    if not codes:
+        return ""
+    if isinstance(codes, str):
+        codes = [codes]
+    return "、".join(LICENCE_TYPES[c].name if c in LICENCE_TYPES else c for c in codes)
+
+
+@register.filter
+def handling_form_labels(codes: Iterable[str] | None) -> str:
+    """办理形式 (GB/T 39046 表A.5) labels."""
+    labels = []
+    for code in codes or []:
+        labels.append(str(HandlingForm(code).label) if code in HandlingForm.values else code)
+    return "、".join(labels)
