@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -9,10 +10,12 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.identity.constants import AuthorisationScope
 from apps.identity.models import User
-from apps.identity.validators import clean_phone
+from apps.identity.validators import clean_id_number, clean_phone, validate_uscc
 
 _DIGITS = re.compile(r"^\+?\d+$")
 
@@ -113,3 +116,127 @@ class RegistrationForm(PhoneForm):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+
+class VerifyRealNameForm(forms.Form):
+    """L1 → L2: name + ID number, matched against the population registry by the service."""
+
+    name = forms.CharField(
+        label=_("姓名"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    id_number = forms.CharField(
+        label=_("居民身份证号码"),
+        max_length=24,
+        help_text=_("18位，最后一位可能是X"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+    def clean_id_number(self) -> str:
+        return clean_id_number(self.cleaned_data["id_number"])
+
+
+class BindEnterpriseForm(forms.Form):
+    uscc = forms.CharField(
+        label=_("统一社会信用代码"),
+        max_length=24,
+        help_text=_("18位，见营业执照"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_uscc(self) -> str:
+        number = "".join(self.cleaned_data["uscc"].split()).upper()
+        validate_uscc(number)
+        return number
+
+
+_CODE_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+def default_agent_expiry_date() -> datetime.date:
+    from django.conf import settings
+
+    return timezone.localdate() + datetime.timedelta(days=settings.AGENT_AUTHORISATION_DEFAULT_DAYS)
+
+
+class GrantAgentForm(forms.Form):
+    """Authorise an agent (经办人): found by mobile number, or by ID number + name."""
+
+    enterprise_id: int | None = None  # which enterprise's section shows this (bound) form
+
+    agent_phone = forms.CharField(
+        label=_("经办人手机号码"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    agent_id_number = forms.CharField(
+        label=_("或：经办人身份证号码"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    agent_name = forms.CharField(
+        label=_("经办人姓名"),
+        max_length=64,
+        required=False,
+        help_text=_("按身份证号码查找时必填"),
+    )
+    scope = forms.ChoiceField(
+        label=_("授权范围"),
+        choices=AuthorisationScope.choices,
+        initial=AuthorisationScope.ALL,
+        widget=forms.RadioSelect,
+    )
+    item_codes = forms.CharField(
+        label=_("授权事项编码"),
+        required=False,
+        help_text=_("精准授权时填写，多个编码用空格或逗号分隔"),
+    )
+    expires_on = forms.DateField(
+        label=_("授权有效期至"),
+        initial=default_agent_expiry_date,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("请输入有效日期，例如 2026-12-31")},
+    )
+
+    def clean_agent_phone(self) -> str:
+        value = self.cleaned_data["agent_phone"].strip()
+        return clean_phone(value) if value else ""
+
+    def clean_agent_id_number(self) -> str:
+        value = self.cleaned_data["agent_id_number"].strip()
+        return clean_id_number(value) if value else ""
+
+    def clean_item_codes(self) -> list[str]:
+        raw = self.cleaned_data["item_codes"].strip()
+        return [code for code in _CODE_SPLIT.split(raw) if code]
+
+    def clean_expires_on(self) -> datetime.date:
+        value = self.cleaned_data["expires_on"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("授权有效期不能早于今天"))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        phone = cleaned.get("agent_phone")
+        id_number = cleaned.get("agent_id_number")
+        name = (cleaned.get("agent_name") or "").strip()
+        if not self.errors.get("agent_phone") and not self.errors.get("agent_id_number"):
+            if not phone and not id_number:
+                raise forms.ValidationError(_("请填写经办人手机号码，或身份证号码和姓名"))
+            if id_number and not name:
+                self.add_error("agent_name", _("按身份证号码查找经办人时须填写姓名"))
+        if cleaned.get("scope") == AuthorisationScope.ITEMS and not cleaned.get("item_codes"):
+            self.add_error("item_codes", _("精准授权须至少填写一个事项编码"))
+        return cleaned
+
+    def expires_at(self) -> datetime.datetime:
+        """The end of the chosen day, local time (the authorisation is valid through it)."""
+        day = self.cleaned_data["expires_on"] + datetime.timedelta(days=1)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.identity.constants import AuthorisationScope, EnterpriseRoleKind, EnterpriseStatus
-from apps.identity.models import AgentAuthorisation, Enterprise, EnterpriseRole, Person, User
-from apps.identity.pii import id_number_index
+from apps.identity.models import (
+    AgentAuthorisation,
+    AssuranceRaise,
+    Enterprise,
+    EnterpriseRole,
+    Person,
+    User,
+)
+from apps.identity.pii import id_number_index, phone_index
 
 
 def _codes(item_code: str | Iterable[str] | None) -> list[str]:
@@ -153,6 +160,13 @@ def get_managed_enterprise_for(user: User, enterprise_id: int) -> Enterprise:
     return managed_enterprises(user).get(pk=enterprise_id)
 
 
+def get_managed_authorisation_for(user: User, authorisation_id: int) -> AgentAuthorisation:
+    """An authorisation of an enterprise ``user`` manages; ``DoesNotExist`` for any other."""
+    return AgentAuthorisation.objects.get(
+        pk=authorisation_id, enterprise__in=managed_enterprises(user).values("pk")
+    )
+
+
 def find_verified_person(*, id_number: str, name: str) -> User | None:
     """The real-name verified account with exactly this ID number and name (for granting an
     agent without exposing who has an account)."""
@@ -169,3 +183,37 @@ def find_verified_person(*, id_number: str, name: str) -> User | None:
 def get_person(user: User) -> Person | None:
     """The real-name profile of ``user`` (``None`` for accounts created without one)."""
     return Person.objects.filter(user=user).first()
+
+
+def find_verified_person_by_phone(phone: str) -> User | None:
+    """The real-name verified, active account registered with this mobile number."""
+    person = Person.objects.select_related("user").filter(phone_index=phone_index(phone)).first()
+    if person is None or not person.is_real_name_verified or not person.user.is_active:
+        return None
+    return person.user
+
+
+def level_history(person: Person) -> QuerySet[AssuranceRaise]:
+    """Every raise of ``person``'s level, oldest first (method, time, clerk)."""
+    return person.level_raises.select_related("raised_by").order_by("created_at")
+
+
+def managed_enterprises_with_authorisations(user: User) -> list[Enterprise]:
+    """``managed_enterprises`` with every authorisation granted for each (newest first) in
+    ``enterprise.all_authorisations`` and ``enterprise.capacity`` set: two queries."""
+    enterprises = list(
+        managed_enterprises(user).prefetch_related(
+            Prefetch(
+                "authorisations",
+                queryset=AgentAuthorisation.objects.select_related("agent__person").order_by(
+                    "-created_at"
+                ),
+                to_attr="all_authorisations",
+            )
+        )
+    )
+    for enterprise in enterprises:
+        enterprise.capacity = (  # type: ignore[attr-defined]
+            "legal_rep" if enterprise.legal_representative_id == user.pk else "licence_admin"
+        )
+    return enterprises

@@ -9,4 +9,12 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("register/", views.register, name="register"),
     path("profile/", views.profile, name="profile"),
+    path("profile/verify/", views.verify_real_name, name="verify"),
+    path("profile/enterprises/bind/", views.bind_enterprise, name="bind-enterprise"),
+    path("profile/enterprises/<int:enterprise_id>/agents/", views.grant_agent, name="grant-agent"),
+    path(
+        "profile/authorisations/<int:authorisation_id>/revoke/",
+        views.revoke_agent,
+        name="revoke-agent",
+    ),
 ]

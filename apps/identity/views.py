@@ -13,7 +13,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +24,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.exceptions import DomainError
 from apps.identity import selectors, services
-from apps.identity.forms import LoginForm, PhoneForm, RegistrationForm
+from apps.identity.constants import AssuranceLevel
+from apps.identity.forms import (
+    BindEnterpriseForm,
+    GrantAgentForm,
+    LoginForm,
+    PhoneForm,
+    RegistrationForm,
+    VerifyRealNameForm,
+)
+from apps.identity.models import AgentAuthorisation, Enterprise
 
 
 def lockout_response(
@@ -113,9 +122,145 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/register.html", {"form": RegistrationForm()})
 
 
+# --- 个人中心 -----------------------------------------------------------------------------------
+
+
+def _profile_context(
+    request: HttpRequest, *, grant_form: GrantAgentForm | None = None, **forms: Any
+) -> dict[str, Any]:
+    """Everything the profile page shows; ``forms`` replaces a blank form with a bound one
+    (``grant_form`` for the enterprise it was posted for)."""
+    user = request.user
+    person = selectors.get_person(user)
+    if person is not None:
+        user.person = person  # one query: the template's user.assurance_level reuses it
+    managed = selectors.managed_enterprises_with_authorisations(user)
+    held = list(selectors.list_authorisations_held_by(user).active())
+    for enterprise in managed:
+        # One grant form per enterprise, each with its own element ids.
+        if grant_form is not None and grant_form.enterprise_id == enterprise.pk:
+            enterprise.grant_form = grant_form
+        else:
+            enterprise.grant_form = GrantAgentForm(auto_id=f"id_grant{enterprise.pk}_%s")
+    context: dict[str, Any] = {
+        "person": person,
+        "raises": list(selectors.level_history(person)) if person is not None else [],
+        "managed": managed,
+        "held": held,
+        "verify_form": VerifyRealNameForm(),
+        "bind_form": BindEnterpriseForm(),
+        "levels": AssuranceLevel,
+    }
+    context.update(forms)
+    return context
+
+
+def _render_profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+    context = _profile_context(request, **forms)
+    return render(request, "identity/profile.html", context, status=status)
+
+
+def _back_to_profile(anchor: str = "") -> HttpResponse:
+    return HttpResponseRedirect(reverse("identity:profile") + (f"#{anchor}" if anchor else ""))
+
+
 @login_required
 @require_http_methods(["GET"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """个人中心: level and masked contact data (expanded with enterprises and agents)."""
-    person = selectors.get_person(request.user)
-    return render(request, "identity/profile.html", {"person": person})
+    """个人中心: real-name level and its history, masked contact data, enterprises, agents."""
+    return _render_profile(request)
+
+
+@login_required
+@require_POST
+def verify_real_name(request: HttpRequest) -> HttpResponse:
+    """L1 → L2 by name + ID number against the population registry."""
+    form = VerifyRealNameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.verify_real_name(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                id_number=form.cleaned_data["id_number"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("实名核验通过，您的实名等级已提升为 L2"))
+            return _back_to_profile("level")
+    return _render_profile(request, status=400, verify_form=form)
+
+
+@login_required
+@require_POST
+def bind_enterprise(request: HttpRequest) -> HttpResponse:
+    form = BindEnterpriseForm(request.POST)
+    if form.is_valid():
+        try:
+            enterprise = services.bind_enterprise(user=request.user, uscc=form.cleaned_data["uscc"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("已绑定企业：%(name)s") % {"name": enterprise.name})
+            return _back_to_profile("enterprises")
+    return _render_profile(request, status=400, bind_form=form)
+
+
+@login_required
+@require_POST
+def grant_agent(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """The legal representative or a licence administrator authorises an agent."""
+    try:
+        enterprise = selectors.get_managed_enterprise_for(request.user, enterprise_id)
+    except Enterprise.DoesNotExist as exc:
+        raise Http404 from exc
+    form = GrantAgentForm(request.POST, auto_id=f"id_grant{enterprise.pk}_%s")
+    form.enterprise_id = enterprise.pk
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["agent_phone"]:
+            agent = selectors.find_verified_person_by_phone(data["agent_phone"])
+        else:
+            agent = selectors.find_verified_person(
+                id_number=data["agent_id_number"], name=data["agent_name"]
+            )
+        if agent is None:
+            form.add_error(
+                None, _("未找到与所填信息相符的实名用户：经办人须先注册并完成实名核验（L2）")
+            )
+        else:
+            try:
+                services.grant_agent_authorisation(
+                    actor=request.user,
+                    enterprise=enterprise,
+                    agent=agent,
+                    scope=data["scope"],
+                    item_codes=data["item_codes"],
+                    expires_at=form.expires_at(),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("已授权 %(agent)s 代表%(enterprise)s办事")
+                    % {"agent": agent.masked_name, "enterprise": enterprise.name},
+                )
+                return _back_to_profile(f"enterprise-{enterprise.pk}")
+    return _render_profile(request, status=400, grant_form=form)
+
+
+@login_required
+@require_POST
+def revoke_agent(request: HttpRequest, authorisation_id: int) -> HttpResponse:
+    try:
+        authorisation = selectors.get_managed_authorisation_for(request.user, authorisation_id)
+    except AgentAuthorisation.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        services.revoke_agent_authorisation(actor=request.user, authorisation_id=authorisation.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("授权已撤销"))
+    return _back_to_profile(f"enterprise-{authorisation.enterprise_id}")
