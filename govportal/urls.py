@@ -22,6 +22,7 @@ urlpatterns = [
     # SSO (OIDC discovery at /.well-known/openid-configuration) and the OAuth2 token endpoint
     # for department clients (client credentials): apps/identity/oidc_urls.py.
     path("", include("apps.identity.oidc_urls")),
+    path("office/", include("apps.identity.office_urls")),
     path("office/", include("apps.cases.office_urls")),
     path("cases/", include("apps.cases.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

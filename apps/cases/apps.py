@@ -10,6 +10,10 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system check that keeps uploads outside the web root.
         from apps.cases import uploads  # noqa: F401
+        from apps.cases.identity_hooks import staff_handles_person_case
+        from apps.identity.permissions import register_reveal_basis
+
+        register_reveal_basis("case", staff_handles_person_case)
 
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer

@@ -240,3 +240,41 @@ class GrantAgentForm(forms.Form):
         """The end of the chosen day, local time (the authorisation is valid through it)."""
         day = self.cleaned_data["expires_on"] + datetime.timedelta(days=1)
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class IdentifyApplicantForm(forms.Form):
+    """The clerk's identify screen: a scanned or typed service code, or ID number + name."""
+
+    code = forms.CharField(
+        label=_("服务码"),
+        max_length=40,
+        required=False,
+        help_text=_("扫描申请人出示的二维码，或输入码下方的字符（不区分大小写）"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True}
+        ),
+    )
+    id_number = forms.CharField(
+        label=_("或：身份证号码"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    name = forms.CharField(label=_("姓名"), max_length=64, required=False)
+
+    def clean_id_number(self) -> str:
+        value = self.cleaned_data["id_number"].strip()
+        return clean_id_number(value) if value else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        code = cleaned.get("code", "").strip()
+        id_number = cleaned.get("id_number")
+        name = cleaned.get("name", "").strip()
+        if not code and not id_number:
+            raise forms.ValidationError(_("请扫描服务码，或输入身份证号码和姓名"))
+        if not code and not name:
+            self.add_error("name", _("按身份证号码核验时须填写姓名"))
+        return cleaned

@@ -132,6 +132,10 @@ class Person(TimeStampedModel):
     class Meta:
         verbose_name = _("自然人")
         verbose_name_plural = _("自然人")
+        # Per-object (django-guardian): a named staff member may see this person's full ID
+        # number, e.g. for an investigation with a legal basis. Granted through
+        # services.grant_reveal_permission; every reveal is still audited.
+        permissions = [("reveal_id_number", _("可查看完整身份证号码"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(id_number__isnull=True, id_number_index__isnull=True)
@@ -631,6 +635,68 @@ class PhoneCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ServiceCode(models.Model):
+    """一人一码 / 一企一码: a short-lived, single-use code a holder shows at a window.
+
+    Only a keyed hash of the random part is stored (``apps.identity.service_codes``). Issued for
+    the holder alone, or for an enterprise they act for (``authorisation`` is the agent
+    authorisation in force when the code was issued, if they act as an agent). Redeemed once,
+    by a clerk, with a conditional UPDATE (``services.redeem_service_code``).
+    """
+
+    token_hash = models.CharField(_("服务码摘要"), max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("持码人"),
+        on_delete=models.CASCADE,
+        related_name="service_codes",
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("代表的企业"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    authorisation = models.ForeignKey(
+        AgentAuthorisation,
+        verbose_name=_("经办人授权"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("失效时间"))
+    used_at = models.DateTimeField(_("核验时间"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核验人员"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("服务码")
+        verbose_name_plural = _("服务码")
+        indexes = [models.Index(fields=["user", "used_at", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="identity_code_expires_after"
+            ),
+            models.CheckConstraint(
+                condition=Q(authorisation__isnull=True) | Q(enterprise__isnull=False),
+                name="identity_code_authorisation_needs_enterprise",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 # SSO sign-in records live in their own module; importing them here registers the model.

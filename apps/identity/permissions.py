@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from apps.core.models import Department
 from apps.identity.constants import StaffRole
-from apps.identity.models import ApiClient
+from apps.identity.models import ApiClient, Person, ServiceCode
 
 
 def has_staff_role(user: Any, department: Department | int, *roles: str) -> bool:
@@ -21,6 +25,58 @@ def has_staff_role(user: Any, department: Department | int, *roles: str) -> bool
     return user.memberships.filter(
         department_id=department_id, role__in=roles or StaffRole.values, is_active=True
     ).exists()
+
+
+# Who may identify applicants at a window (service code or ID card): the same roles that may
+# accept cases (apps.cases.permissions.CLERK_ROLES).
+IDENTIFY_ROLES = (StaffRole.CLERK, StaffRole.DEPT_ADMIN)
+
+
+def can_identify_applicants(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.memberships.filter(role__in=IDENTIFY_ROLES, is_active=True).exists()
+
+
+# --- revealing a full ID number (DOMAIN.md §4.7: unmasked reads need a permission, audited) ---
+
+# A basis is a predicate ``(staff, subject_user) -> bool``. Identity knows two: the person is at
+# this clerk's window (they showed their service code to this clerk a moment ago), and a
+# per-object grant (django-guardian ``identity.reveal_id_number`` on the Person). Apps further
+# down add theirs at startup: cases registers "the staff member's department or hall handles a
+# case of this person" (apps/cases/apps.py), so identity never imports cases.
+RevealBasis = Callable[[Any, Any], bool]
+_reveal_bases: dict[str, RevealBasis] = {}
+
+
+def register_reveal_basis(name: str, predicate: RevealBasis) -> None:
+    _reveal_bases[name] = predicate
+
+
+def _at_this_window(staff: Any, subject: Any) -> bool:
+    since = timezone.now() - timedelta(minutes=settings.SERVICE_CODE_REVEAL_MINUTES)
+    return ServiceCode.objects.filter(user=subject, redeemed_by=staff, used_at__gte=since).exists()
+
+
+def _object_grant(staff: Any, subject: Any) -> bool:
+    person = Person.objects.filter(user=subject).first()
+    return person is not None and staff.has_perm("identity.reveal_id_number", person)
+
+
+register_reveal_basis("window", _at_this_window)
+register_reveal_basis("grant", _object_grant)
+
+
+def reveal_basis(staff: Any, subject: Any) -> str | None:
+    """The name of the first basis on which ``staff`` may see ``subject``'s full ID number."""
+    if not getattr(staff, "is_authenticated", False) or not staff.is_active:
+        return None
+    if not staff.memberships.filter(is_active=True).exists():
+        return None
+    for name, predicate in _reveal_bases.items():
+        if predicate(staff, subject):
+            return name
+    return None
 
 
 def can_administer_department(user: Any, department: Department | int) -> bool:

@@ -5,7 +5,11 @@ Thin (STYLE.md V1): forms validate input, services change state, templates show 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+
+import segno
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,9 +17,11 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -28,12 +34,14 @@ from apps.identity.constants import AssuranceLevel
 from apps.identity.forms import (
     BindEnterpriseForm,
     GrantAgentForm,
+    IdentifyApplicantForm,
     LoginForm,
     PhoneForm,
     RegistrationForm,
     VerifyRealNameForm,
 )
-from apps.identity.models import AgentAuthorisation, Enterprise
+from apps.identity.models import AgentAuthorisation, Enterprise, Person, User
+from apps.identity.permissions import can_identify_applicants
 
 
 def lockout_response(
@@ -264,3 +272,173 @@ def revoke_agent(request: HttpRequest, authorisation_id: int) -> HttpResponse:
     else:
         messages.success(request, _("授权已撤销"))
     return _back_to_profile(f"enterprise-{authorisation.enterprise_id}")
+
+
+# --- service code (一人一码 / 一企一码) ----------------------------------------------------------
+
+
+def _qr_svg(payload: str) -> str:
+    """Inline SVG of the QR (segno, no external request, no JavaScript)."""
+    qr = segno.make(payload, error="m")
+    return qr.svg_inline(scale=6, border=2, svgclass="service-code__svg", omitsize=True)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_code(request: HttpRequest) -> HttpResponse:
+    """The holder's page: POST shows a fresh code (for themselves or an enterprise they act
+    for) as a QR and a typeable form. Nothing cacheable: the code is single-use."""
+    enterprises = list(selectors.acting_enterprises(request.user))
+    issued = None
+    if request.method == "POST":
+        enterprise = None
+        enterprise_id = request.POST.get("enterprise", "")
+        if enterprise_id:
+            enterprise = next((e for e in enterprises if str(e.pk) == enterprise_id), None)
+            if enterprise is None:
+                raise Http404
+        try:
+            issued = services.issue_service_code(user=request.user, enterprise=enterprise)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    context = {
+        "enterprises": enterprises,
+        "issued": issued,
+        "qr_svg": _qr_svg(issued.qr_payload) if issued else "",
+        "ttl_seconds": settings.SERVICE_CODE_TTL_SECONDS,
+    }
+    response = render(request, "identity/service_code.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+# --- the clerk's identify screen ---------------------------------------------------------------
+
+
+def identify_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in, with an active clerk or department-administrator membership."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_identify_applicants(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+IDENTIFIED_SESSION_KEY = "identity_identified"
+
+
+def _remember_holder(request: HttpRequest, holder: services.IdentifiedHolder) -> None:
+    request.session[IDENTIFIED_SESSION_KEY] = {
+        "user": holder.user.pk,
+        "enterprise": getattr(holder.enterprise, "pk", None),
+        "authorisation": getattr(holder.authorisation, "pk", None),
+        "capacity": holder.capacity,
+        "code": holder.service_code_id,
+    }
+
+
+def _remembered_holder(request: HttpRequest) -> services.IdentifiedHolder | None:
+    stored = request.session.get(IDENTIFIED_SESSION_KEY)
+    if not stored:
+        return None
+    user = User.objects.select_related("person").filter(pk=stored["user"]).first()
+    if user is None:
+        return None
+    enterprise = (
+        Enterprise.objects.filter(pk=stored["enterprise"]).first() if stored["enterprise"] else None
+    )
+    authorisation = (
+        AgentAuthorisation.objects.filter(pk=stored["authorisation"]).first()
+        if stored["authorisation"]
+        else None
+    )
+    return services.IdentifiedHolder(
+        user=user,
+        enterprise=enterprise,
+        authorisation=authorisation,
+        capacity=stored["capacity"],
+        service_code_id=stored["code"],
+    )
+
+
+def _render_identify(
+    request: HttpRequest,
+    *,
+    form: IdentifyApplicantForm | None = None,
+    revealed: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    holder = _remembered_holder(request)
+    person = None
+    if holder is not None:
+        try:
+            person = holder.user.person
+        except Person.DoesNotExist:
+            person = None
+    context = {
+        "form": form or IdentifyApplicantForm(),
+        "holder": holder,
+        "person": person,
+        "revealed": revealed,
+        "office_section": "identify",
+    }
+    response = render(request, "identity/office_identify.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+@identify_staff_required
+@require_http_methods(["GET", "POST"])
+def office_identify(request: HttpRequest) -> HttpResponse:
+    """一窗受理 step one on its own: scan or type the applicant's service code, or check an ID
+    card (number + name). Shows the person masked and the enterprise they act for; the person
+    stays on the screen (in the clerk's session) until the next one is identified."""
+    if request.method == "GET":
+        return _render_identify(request)
+    if request.POST.get("step") == "reset":
+        request.session.pop(IDENTIFIED_SESSION_KEY, None)
+        return HttpResponseRedirect(reverse("office-identity:identify"))
+    form = IdentifyApplicantForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["code"].strip():
+                holder = services.redeem_service_code(data["code"], clerk=request.user)
+            else:
+                user = selectors.find_verified_person(
+                    id_number=data["id_number"], name=data["name"]
+                )
+                if user is None:
+                    raise DomainError(
+                        _("未找到与该身份证号码和姓名相符的实名用户"), code="person_not_found"
+                    )
+                holder = services.IdentifiedHolder(user=user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _remember_holder(request, holder)
+            messages.success(request, _("已核验申请人身份"))
+            return HttpResponseRedirect(reverse("office-identity:identify"))
+    request.session.pop(IDENTIFIED_SESSION_KEY, None)
+    return _render_identify(request, form=form, status=400)
+
+
+@identify_staff_required
+@require_POST
+def office_reveal_id_number(request: HttpRequest) -> HttpResponse:
+    """Show the identified person's full ID number once, for a stated reason (audited)."""
+    holder = _remembered_holder(request)
+    if holder is None:
+        return HttpResponseRedirect(reverse("office-identity:identify"))
+    try:
+        number = services.reveal_person_id_number(
+            staff=request.user, subject=holder.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _render_identify(request, status=403 if exc.code == "reveal_not_allowed" else 400)
+    return _render_identify(request, revealed=number)

@@ -219,10 +219,13 @@ def test_registration_journey_without_javascript(
     assert sms_outbox[-1].to == PHONE
 
     # when: the whole form
-    # queries: savepoint + advisory-free code lock (SELECT FOR UPDATE) + code update, username
-    # check (form), user exists + phone exists + INSERT user + INSERT person + INSERT raise,
-    # audit (head lock, insert, head update), login (session, axes log/cleanup) ...
-    with django_assert_max_num_queries(30):
+    # queries: username check (form); register_person: SAVEPOINT, code row FOR UPDATE, code
+    # UPDATE, SAVEPOINT, username + phone checks, INSERT user/person/raise, audit (SAVEPOINT,
+    # head FOR UPDATE, [head INSERT + re-read on the database's first event], INSERT event,
+    # head UPDATE, RELEASE), RELEASE x2; login: session exists + INSERT (SAVEPOINT/RELEASE),
+    # axes attempts read + access log INSERT + attempts read, last_login UPDATE, staff check;
+    # session UPDATE (SAVEPOINT/RELEASE)
+    with django_assert_max_num_queries(31):
         response = client.post(
             "/accounts/register/",
             {

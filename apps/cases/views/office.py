@@ -224,12 +224,12 @@ def case_notice(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
 def _identify(request: HttpRequest) -> tuple[Any, Any] | None:
     """Resolve the applicant from a service code, or an ID number with the name on the card."""
     from apps.identity.selectors import find_verified_person
-    from apps.identity.services import resolve_service_code
+    from apps.identity.services import redeem_service_code
 
     code = request.POST.get("service_code", "").strip()
     if code:
-        user, enterprise = resolve_service_code(code)
-        return user, enterprise
+        holder = redeem_service_code(code, clerk=request.user)
+        return holder.user, holder.enterprise
     id_number = request.POST.get("id_number", "").strip().upper()
     name = request.POST.get("name", "").strip()
     if not id_number or not name:

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.identity import views
+
+app_name = "office-identity"
+
+urlpatterns = [
+    path("identify/", views.office_identify, name="identify"),
+    path("identify/reveal/", views.office_reveal_id_number, name="reveal"),
+]
