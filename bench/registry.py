@@ -2,11 +2,13 @@
 
 from collections.abc import Callable
 
-from bench import bench_catalog, bench_core, bench_sso
+from bench import bench_catalog, bench_core, bench_identity, bench_sso
 
 BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "calendar": bench_core.calendar_arithmetic,
     "audit": bench_core.audit_append,
     "catalog_search": bench_catalog.search_latency,
     "sso": bench_sso.sso,
+    "identity_pii": bench_identity.pii_and_lookup,
+    "identity_service_code": bench_identity.service_code_round_trip,
 }
