@@ -33,6 +33,12 @@ def _isolated_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _case_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded case materials go to the run's temporary directory, never to var/media."""
+    settings.CASES_UPLOAD_ROOT = tmp_path_factory.getbasetemp() / "case-files"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings) -> None:
     """PBKDF2 at full strength costs ~0.5 s per account on the shared machine; tests only need
     passwords to round-trip (the production hasher is exercised by Django itself)."""

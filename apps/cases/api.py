@@ -118,6 +118,8 @@ class CaseOutput(serializers.ModelSerializer):
             "days_left": figures.days_left,
             "level": figures.level,
             "paused": figures.paused,
+            "running": figures.running,
+            "on_time": figures.on_time,
         }
 
 
@@ -311,9 +313,8 @@ class CaseDecideApi(_TransitionApi):
             decision=data["decision"],
             reason=data["reason"],
             result_data=data["result"],
+            complete=data["complete"],
         )
-        if data["complete"]:
-            services.complete_case(case_id=case.pk, actor=actor)
         return self._done(request, case_id)
 
 

@@ -101,6 +101,7 @@ class QueueFilters:
     sla: str = ""  # "", "yellow", "red"
     number: str = ""
     hall_id: int | None = None
+    channel: str = ""
 
 
 QUEUE_STATES = [
@@ -128,17 +129,26 @@ def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> Quer
         qs = qs.filter(number__startswith=filters.number.strip())
     if filters.hall_id:
         qs = qs.filter(hall_id=filters.hall_id)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
     if filters.sla:
-        qs = qs.filter(pk__in=_warned_case_ids(filters.sla))
+        qs = qs.filter(_sla_condition(filters.sla, timezone.now()))
     return qs.select_related(*_LIST_RELATED).order_by("received_at", "pk")
 
 
-def _warned_case_ids(level: str) -> QuerySet:
-    from apps.cases.models import SlaWarning
+def _sla_condition(level: str, now: datetime) -> Q:
+    """Cases whose running clock is overdue (red) or within the yellow threshold (yellow).
 
-    return SlaWarning.objects.filter(level=level, case__status__in=list(CLOCK_STATES)).values(
-        "case_id"
-    )
+    Computed from the stored deadline (no dependency on the warning beat task); a suspended
+    case's clock is paused and shows no colour, like ``sla.warning_level``.
+    """
+    from apps.core import calendar
+
+    running = Q(status__in=[CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW])
+    if level == "red":
+        return running & Q(deadline__lt=now)
+    horizon = calendar.working_deadline(now, sla.yellow_threshold())
+    return running & Q(deadline__gte=now, deadline__lte=horizon)
 
 
 def list_cases_for_department(
@@ -201,6 +211,13 @@ class SlaFigures:
     days_left: int
     level: str | None
     paused: bool
+    running: bool = True  # the clock runs (or is paused) in the case's current state
+    # After the decision: whether it came by the deadline (None while the clock runs).
+    on_time: bool | None = None
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, -self.days_left)
 
 
 def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
@@ -211,11 +228,26 @@ def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
     if clock is None:
         return None
     now = now or timezone.now()
-    live = case.status in CLOCK_STATES
+    if case.status in CLOCK_STATES:
+        return SlaFigures(
+            deadline=case.deadline,
+            days_used=sla.days_used(clock, now),
+            days_left=sla.days_left(clock, now),
+            level=sla.warning_level(clock, now),
+            paused=sla.is_paused(clock),
+        )
+    # Decided, completed, delivered or withdrawn: the clock stopped at the decision (or at the
+    # withdrawal); show the working days it used and whether the decision was in time.
+    stopped = case.decided_at or case.closed_at or now
+    on_time = None
+    if case.decided_at is not None and case.deadline is not None:
+        on_time = case.decided_at <= case.deadline
     return SlaFigures(
         deadline=case.deadline,
-        days_used=sla.days_used(clock, now) if live else clock.total_days,
-        days_left=sla.days_left(clock, now) if live else 0,
-        level=sla.warning_level(clock, now) if live else None,
-        paused=sla.is_paused(clock),
+        days_used=sla.days_used(clock, stopped),
+        days_left=sla.days_left(clock, stopped),
+        level=None,
+        paused=False,
+        running=False,
+        on_time=on_time,
     )

@@ -59,6 +59,7 @@ from apps.cases.models import (
 from apps.cases.numbering import allocate_case_number
 from apps.cases.permissions import CaseActor, actor_kinds
 from apps.cases.tasks import notify_case_event as notify_case_event_task
+from apps.catalog.constants import Channel as CatalogChannel
 from apps.core import calendar
 from apps.core.exceptions import DomainError
 
@@ -362,6 +363,8 @@ def create_draft(
     not act for the enterprise on this item.
     """
     _check_assurance(user, version)
+    if version.channel == CatalogChannel.WINDOW:
+        raise DomainError(_("该事项仅支持窗口办理，请到政务服务大厅申请"), code="window_only")
     with transaction.atomic(durable=True):
         case = _new_case(
             version=version,
@@ -1078,10 +1081,15 @@ def decide_case(
     decision: str,
     reason: str = "",
     result_data: Mapping[str, Any] | None = None,
+    complete: bool = False,
 ) -> Case:
+    """作出决定 (准予 / 部分准予 / 不予, a refusal with its reasons), and 办结 in the same
+    transaction when ``complete`` is true: either both happen or neither does."""
     with transaction.atomic(durable=True):
         case = _lock(case_id)
         _decide(case, actor, decision=decision, reason=reason, result_data=result_data)
+        if complete:
+            _complete(case, actor)
     return case
 
 

@@ -5,8 +5,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -72,17 +70,37 @@ def test_list_filters_by_state_item_and_deadline(dept_client, make_case) -> None
     assert "status" in bad.json()["errors"]
 
 
-def test_list_query_count_does_not_grow_with_rows(dept_client, make_case) -> None:
+def test_list_query_count_does_not_grow_with_rows(
+    dept_client, make_case, django_assert_max_num_queries
+) -> None:
+    # given
     make_case()
     url = reverse("api:cases-list")
-    with CaptureQueriesContext(connection) as few:
-        assert dept_client.get(url).status_code == 200
+    # Queries: access token (with its application), the API client, its department, one
+    # cursor page of cases joined with item version and department.
+    with django_assert_max_num_queries(4):
+        assert len(dept_client.get(url).json()["results"]) == 1
+
+    # when
     for _ in range(6):
         make_case()
-    with CaptureQueriesContext(connection) as many:
-        response = dept_client.get(url)
-    assert len(response.json()["results"]) == 7
-    assert len(many) == len(few)
+
+    # then
+    with django_assert_max_num_queries(4):
+        assert len(dept_client.get(url).json()["results"]) == 7
+
+
+def test_detail_query_count_does_not_grow_with_materials_and_events(
+    dept_client, make_case, django_assert_max_num_queries
+) -> None:
+    # given: an accepted case with two materials and four events
+    case = make_case()
+    # Queries: access token, API client, department, the case (with item version,
+    # department, enterprise), its current materials (with the case), its timeline.
+    with django_assert_max_num_queries(6):
+        detail = dept_client.get(reverse("api:cases-detail", args=[case.pk])).json()
+    assert len(detail["materials"]) == 2
+    assert len(detail["events"]) == case.events.count()
 
 
 def test_other_department_case_is_404(dept_client, other_department) -> None:

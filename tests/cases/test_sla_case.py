@@ -1,6 +1,6 @@
 """The SLA clock through the services: National Day 2026 with a supplement pause in between."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -81,3 +81,24 @@ def test_sla_warnings_are_raised_once_per_level(department) -> None:
     }
     # the warnings are on the internal timeline only
     assert case.events.filter(action="sla_warning", is_public=False).count() == 2
+
+
+def test_decided_case_shows_it_finished_on_time(department) -> None:
+    # given: a case decided within its limit
+    version = item_version(department)
+    case = case_in(
+        CaseStatus.COMPLETED,
+        version=version,
+        applicant=citizen(),
+        clerk=clerk_of(department),
+        reviewer=reviewer_of(department),
+    )
+
+    # when: long after the deadline
+    with time_machine.travel(case.deadline + timedelta(days=60)):
+        figures = selectors.sla_figures(case)
+
+    # then: the clock stopped at the decision
+    assert figures is not None
+    assert (figures.running, figures.on_time, figures.level) == (False, True, None)
+    assert figures.days_left == 5

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from apps.cases import selectors, services
 from apps.cases.constants import (
     CaseAction,
     CaseStatus,
+    Channel,
     DayUnit,
     Decision,
     MaterialStatus,
@@ -52,7 +53,9 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 def case_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     sla_level = request.GET.get("sla", "")
+    channel = request.GET.get("channel", "")
     filters = selectors.QueueFilters(
+        channel=channel if channel in Channel.values else "",
         status=status if status in CaseStatus.values else "",
         item_code=request.GET.get("item", "").strip()[:50],
         sla=sla_level if sla_level in SlaLevel.values else "",
@@ -73,6 +76,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "statuses": [(s, CaseStatus(s).label) for s in selectors.QUEUE_STATES],
             "sla_levels": SlaLevel.choices,
+            "channels": Channel.choices,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
         },
@@ -323,11 +327,7 @@ def case_intake(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             messages.error(request, exc.message)
-        except Exception as exc:
-            from django.core.exceptions import ValidationError
-
-            if not isinstance(exc, ValidationError):
-                raise
+        except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
                     messages.error(

@@ -90,6 +90,11 @@ def case_apply(request: HttpRequest, code: str) -> HttpResponse:
             if enterprise is None:
                 raise Http404
         data = posted_form_data(request, list(form.fields))
+        if enterprise is not None:
+            # Prefill the enterprise's own elements (the schema's common names) when left blank.
+            for key, value in (("enterprise_name", enterprise.name), ("uscc", enterprise.uscc)):
+                if key in form.fields and not data.get(key):
+                    data[key] = value
         try:
             case = services.create_draft(
                 user=request.user, version=version, enterprise=enterprise, form_data=data
