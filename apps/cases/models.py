@@ -250,6 +250,7 @@ EVENT_LABELS = {
     "draft_created": _("创建草稿"),
     "tolerance_fulfilled": _("补齐容缺材料"),
     "sla_warning": _("超期预警"),
+    "result_licence": _("生成结果证照"),
 }
 
 

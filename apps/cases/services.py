@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -46,6 +46,7 @@ from apps.cases.constants import (
     target_of,
 )
 from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
+from apps.cases.hooks import DecisionEvent, run_decision_handlers
 from apps.cases.materials import resolve_licence
 from apps.cases.models import (
     Case,
@@ -426,11 +427,26 @@ _CLERK_MATERIAL_STATES = {
 }
 
 
+# After acceptance, materials tolerated at acceptance (容缺) may still be supplied.
+_TOLERANCE_STATES = {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
+
+
+def _open_tolerance(case: Case, slot_key: str) -> ToleranceCommitment | None:
+    return case.tolerances.filter(slot_key=slot_key, fulfilled_at__isnull=True).first()
+
+
 def _material_slot(case: Case, actor: CaseActor, slot_key: str) -> tuple[Any, str]:
     kinds = actor_kinds(actor, case)
     if Actor.CLERK in kinds and case.status in _CLERK_MATERIAL_STATES:
         kind = Actor.CLERK
     elif Actor.APPLICANT in kinds and case.status in _APPLICANT_MATERIAL_STATES:
+        kind = Actor.APPLICANT
+    elif (
+        Actor.APPLICANT in kinds
+        and case.status in _TOLERANCE_STATES
+        and _open_tolerance(case, slot_key) is not None
+    ):
+        # 容缺受理: the applicant supplies the tolerated material after acceptance.
         kind = Actor.APPLICANT
     elif kinds & {Actor.CLERK, Actor.APPLICANT}:
         raise IllegalTransition(
@@ -464,6 +480,19 @@ def _add_material(
         from_status=case.status,
         data={"material_id": material.pk, "slot": slot.key, "source": material.source},
     )
+    tolerance = _open_tolerance(case, slot.key) if case.status in _TOLERANCE_STATES else None
+    if tolerance is not None:
+        tolerance.fulfilled_at = timezone.now()
+        tolerance.save(update_fields=["fulfilled_at", "updated_at"])
+        _event(
+            case,
+            action="tolerance_fulfilled",
+            actor=actor,
+            actor_kind=actor_kind,
+            from_status=case.status,
+            note=tolerance.name,
+            data={"tolerance_id": tolerance.pk, "material_id": material.pk},
+        )
     return material
 
 
@@ -1058,6 +1087,14 @@ def _decide(
     if decision != Decision.APPROVED and not reason.strip():
         # 行政许可法 Art. 38: a refusal states its reasons and the remedies.
         raise DomainError(_("不予许可或部分准予须说明理由"), code="reason_required")
+    if decision != Decision.DENIED:
+        # 容缺受理: the tolerated materials must arrive before anything is granted.
+        open_names = list(
+            case.tolerances.filter(fulfilled_at__isnull=True).values_list("name", flat=True)
+        )
+        if open_names:
+            message = _("容缺材料尚未补齐，不能作出准予决定：%(names)s")
+            raise DomainError(message % {"names": "、".join(open_names)}, code="tolerance_open")
     _apply(
         case,
         CaseAction.DECIDE,
@@ -1071,6 +1108,42 @@ def _decide(
         },
         note=reason.strip(),
         data={"decision": decision},
+    )
+    version = case.item_version
+    run_decision_handlers(
+        DecisionEvent(
+            case=case,
+            decision=decision,
+            actor=actor,
+            licence_type=version.result_licence_type or "",
+            result_name=version.result_name or "",
+        )
+    )
+
+
+def record_result_licence(
+    *, case: Case, identifier: str, name: str, valid_until: date | None = None
+) -> CaseEvent:
+    """Record the result licence (结果证照名称/编号, GB/T 39046 6.5) on a decided case.
+
+    For decision handlers (``apps.cases.hooks``): runs inside the decision's transaction, on the
+    locked case, and writes a public timeline entry with its audit record.
+    """
+    if case.status not in (CaseStatus.DECIDED, CaseStatus.COMPLETED):
+        raise IllegalTransition(_("只有已决定的办件可以登记结果证照"), code="illegal_transition")
+    licence = {"identifier": identifier, "name": name}
+    if valid_until is not None:
+        licence["valid_until"] = valid_until.isoformat()
+    case.result_data = {**(case.result_data or {}), "licence": licence}
+    case.save(update_fields=["result_data", "updated_at"])
+    return _event(
+        case,
+        action="result_licence",
+        actor=CaseActor.system(),
+        actor_kind=Actor.SYSTEM,
+        from_status=case.status,
+        note=name,
+        data={"licence": licence},
     )
 
 
@@ -1101,7 +1174,7 @@ def _complete(case: Case, actor: CaseActor, *, note: str = "") -> None:
 
 
 def complete_case(*, case_id: int, actor: CaseActor, note: str = "") -> Case:
-    """办结. (The licences app issues the result licence from here when the item has one.)"""
+    """办结 (the result licence, when the item issues one, comes with the decision: hooks.py)."""
     with transaction.atomic(durable=True):
         case = _lock(case_id)
         _complete(case, actor, note=note)

@@ -284,6 +284,47 @@ def test_tolerance_acceptance_for_non_key_material(department, applicant, clerk,
     assert commitment.slot_key == "application"
 
 
+def test_tolerated_material_must_arrive_before_a_grant(
+    department, applicant, clerk, reviewer
+) -> None:
+    # given: a walk-in case accepted with the application form tolerated (容缺)
+    version = item_version(department, allows_tolerance=True)
+    case = services.create_window_case(
+        clerk=clerk,
+        version=version,
+        applicant_user=applicant,
+        form_data=FORM,
+        received_keys=["id-card"],
+        tolerances=[{"key": "application", "commitment": "本人承诺10个工作日内补交"}],
+    )
+    dept, me = CaseActor.of(reviewer), CaseActor.of(applicant)
+    services.start_review(case_id=case.pk, actor=dept)
+
+    # when: the department tries to grant before the material arrived
+    with pytest.raises(DomainError) as refused:
+        services.decide_case(case_id=case.pk, actor=dept, decision=Decision.APPROVED)
+
+    # then
+    assert refused.value.code == "tolerance_open"
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.IN_REVIEW
+
+    # when: the applicant supplies it online (allowed after acceptance for tolerated slots only)
+    with pytest.raises(IllegalTransition):
+        services.add_material_upload(case_id=case.pk, actor=me, slot_key="id-card", upload=pdf())
+    services.add_material_upload(case_id=case.pk, actor=me, slot_key="application", upload=pdf())
+    services.decide_case(case_id=case.pk, actor=dept, decision=Decision.APPROVED)
+
+    # then
+    commitment = ToleranceCommitment.objects.get(case=case)
+    assert commitment.fulfilled_at is not None
+    assert list(case.events.values_list("action", flat=True))[-3:] == [
+        "material_added",
+        "tolerance_fulfilled",
+        "decide",
+    ]
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.DECIDED
+
+
 def test_key_material_cannot_be_tolerated(department, applicant, clerk) -> None:
     version = item_version(department, allows_tolerance=True)
     with pytest.raises(DomainError) as excinfo:

@@ -141,6 +141,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         current.setdefault(material.slot_key, []).append(material)
     notice = case.supplement_notices.order_by("-sequence").first()
     actions = allowed_actions(case.status, Actor.APPLICANT)
+    tolerances = list(case.tolerances.all())
     form = (
         _form_for(case.item_version, data=case.form_data)
         if case.status == CaseStatus.DRAFT
@@ -155,14 +156,24 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "slots": [(slot, current.get(slot.key, [])) for slot in slots],
             "notice": notice,
             "form": form,
-            "can_edit_materials": case.status in (CaseStatus.DRAFT, CaseStatus.AWAITING_SUPPLEMENT),
+            "editable_keys": _editable_slot_keys(case, slots, tolerances),
             "can_submit": CaseAction.SUBMIT in actions,
             "can_resubmit": CaseAction.RESUBMIT in actions,
             "can_withdraw": CaseAction.WITHDRAW in actions,
             "sla": selectors.sla_figures(case),
-            "tolerances": list(case.tolerances.all()),
+            "tolerances": tolerances,
         },
     )
+
+
+def _editable_slot_keys(case: Any, slots: list[Any], tolerances: list[Any]) -> set[str]:
+    """Slots the applicant may supply now: all of them in a draft or while a supplement is
+    awaited; after acceptance, only the materials tolerated at acceptance (容缺) not yet in."""
+    if case.status in (CaseStatus.DRAFT, CaseStatus.AWAITING_SUPPLEMENT):
+        return {slot.key for slot in slots}
+    if case.status in (CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED):
+        return {t.slot_key for t in tolerances if t.fulfilled_at is None}
+    return set()
 
 
 def _back(case_id: int) -> str:
