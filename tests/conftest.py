@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,9 +118,17 @@ class WorkerProcess:
     Tests may ``kill()`` it (SIGKILL, as a crashed machine would) and ``start()`` it again.
     """
 
-    def __init__(self, *, concurrency: int = 2, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int = 2,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.concurrency = concurrency
         self.extra_args = extra_args
+        # Settings for this worker only (e.g. short retry/sweeper intervals, another broker).
+        self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.name = ""
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -133,6 +141,7 @@ class WorkerProcess:
             CELERY_TASK_ALWAYS_EAGER="false",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.env)
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -217,6 +226,34 @@ def celery_worker_process(transactional_db: None, broker: redis.Redis) -> Iterat
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker_factory(
+    transactional_db: None, broker: redis.Redis
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers with their own settings: ``celery_worker_factory(env={...}, beat=True)``.
+
+    ``beat=True`` embeds Celery beat (``-B``) so scheduled tasks such as sweepers run. Every
+    worker started is stopped at teardown.
+    """
+    workers: list[WorkerProcess] = []
+
+    def start(
+        *, env: dict[str, str] | None = None, beat: bool = False, concurrency: int = 2
+    ) -> WorkerProcess:
+        extra: tuple[str, ...] = ()
+        if beat:
+            schedule = LOG_DIR / f"beat-{uuid.uuid4().hex[:8]}"
+            extra = ("-B", "-s", str(schedule))
+        worker = WorkerProcess(concurrency=concurrency, extra_args=extra, env=env)
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
 
 
 def wait_until(predicate: object, *, timeout: float = 30.0, interval: float = 0.1) -> bool:

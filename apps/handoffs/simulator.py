@@ -68,6 +68,7 @@ class SimulatorConfig:
     fail_for_seconds: float = 0.0
     timeout_rate: float = 0.0
     timeout_sleep: float = 35.0
+    latency: float = 0.0
     status: int | None = None
     status_rate: float = 1.0
     poll_interval: float = 1.0
@@ -420,9 +421,14 @@ class Department:
         if self._chance(config.timeout_rate):
             # A slow back office: the portal gives up waiting, but the work is done anyway, so
             # the retry that follows must not be processed twice.
+            self.recorder.log_request("fault_timeout", None, envelope)
             time.sleep(config.timeout_sleep)
         stored = self._accept(envelope)
         self.recorder.log_request("stored" if stored else "duplicate", 200, envelope)
+        if config.latency:
+            # Work done, acknowledgement not yet sent: the window in which a crash of the
+            # portal's worker leaves a handoff stored here but unconfirmed there.
+            time.sleep(config.latency)
         logger.info(
             "simulator.received",
             extra={
@@ -596,6 +602,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout-rate", type=_rate, default=0.0)
     parser.add_argument(
         "--timeout-sleep", type=float, default=35.0, help="longer than the portal's timeout"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds between storing and answering 2xx"
     )
     parser.add_argument("--status", type=int, default=None, help="answer this 4xx")
     parser.add_argument("--status-rate", type=_rate, default=1.0)

@@ -174,6 +174,7 @@ def test_fault_knobs_500_timeout_and_4xx(
     assert services.deliver_handoff(handoff_id=slow_handoff.pk) in ("retry", "acknowledged")
     assert wait_until(lambda: slow.outcomes().get("duplicate", 0) >= 1, timeout=10)
     assert slow.received_keys() == [slow_handoff.idempotency_key]
+    assert slow.outcomes()["fault_timeout"] >= 1
     attempts = HandoffAttempt.objects.filter(handoff=slow_handoff).order_by("number")
     assert attempts[0].outcome == AttemptOutcome.RETRY
     assert attempts[0].error.startswith("timeout after 1s")
