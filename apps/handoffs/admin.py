@@ -47,6 +47,15 @@ class DepartmentEndpointAdmin(admin.ModelAdmin):
     list_select_related = ["department"]
     inlines = [SigningKeyInline]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Every change is audited, also when made here rather than on the office screen.
+        services.record_endpoint_admin_change(
+            endpoint=form.instance,
+            actor=request.user,
+            keys=list(form.instance.keys.filter(is_active=True).values_list("key_id", flat=True)),
+        )
+
 
 class HandoffAttemptInline(admin.TabularInline):
     model = HandoffAttempt

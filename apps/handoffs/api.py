@@ -16,7 +16,12 @@ from rest_framework.views import APIView
 
 from apps.handoffs.constants import AnswerKind
 from apps.handoffs.selectors import get_handoff_for_department, list_inbox_for_department
-from apps.handoffs.services import acknowledge_handoff, build_envelope, record_handoff_answer
+from apps.handoffs.services import (
+    acknowledge_handoff,
+    acknowledge_handoffs,
+    build_envelope,
+    record_handoff_answer,
+)
 from apps.identity.constants import ApiScope
 from apps.identity.permissions import DepartmentClientPermission, get_client_department
 
@@ -98,6 +103,37 @@ class HandoffAckApi(APIView):
         handoff = get_handoff_for_department(department, handoff_id)
         handoff = acknowledge_handoff(handoff_id=handoff.pk, department=department)
         return Response(HandoffStateOutput(handoff).data)
+
+
+class BatchAckInput(serializers.Serializer):
+    handoff_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=INBOX_MAX
+    )
+
+
+class BatchAckOutput(serializers.Serializer):
+    acknowledged = serializers.ListField(child=serializers.IntegerField())
+    not_found = serializers.ListField(child=serializers.IntegerField())
+
+
+@extend_schema(
+    tags=["handoffs"],
+    summary="批量确认已接收交接（一次最多 200 条，可重复调用）",
+    request=BatchAckInput,
+    responses={200: BatchAckOutput},
+)
+class HandoffBatchAckApi(APIView):
+    permission_classes = [DepartmentClientPermission]
+    required_scopes = {"POST": ApiScope.HANDOFFS}
+
+    def post(self, request: Request) -> Response:
+        payload = BatchAckInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        acknowledged, not_found = acknowledge_handoffs(
+            handoff_ids=payload.validated_data["handoff_ids"],
+            department=get_client_department(request),
+        )
+        return Response({"acknowledged": acknowledged, "not_found": not_found})
 
 
 @extend_schema(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
@@ -10,7 +12,14 @@ from django.utils import timezone
 
 from apps.core.models import Department
 from apps.handoffs.constants import OPEN_STATES, HandoffState
-from apps.handoffs.models import DepartmentEndpoint, Handoff
+from apps.handoffs.models import (
+    DepartmentEndpoint,
+    Handoff,
+    HandoffAnswer,
+    HandoffAttempt,
+    SigningKey,
+)
+from apps.handoffs.permissions import is_platform_admin, staff_department_ids
 from apps.identity.constants import StaffRole
 
 UNDELIVERED_STATES = (HandoffState.PENDING, HandoffState.SENDING)
@@ -36,59 +45,93 @@ def handoff_health() -> dict[str, Any]:
 # --- office (staff users) -----------------------------------------------------------------
 
 
-def _is_platform_admin(user: Any) -> bool:
-    return bool(getattr(user, "is_superuser", False))
+@dataclass(frozen=True)
+class HandoffFilters:
+    state: str = ""
+    department_id: int | None = None
+    direction: str = ""
+    query: str = ""
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> HandoffFilters:
+        """Filters from a query string; anything invalid is ignored, never an error page."""
+        state = params.get("state", "")
+        department = params.get("department", "")
+        direction = params.get("direction", "")
+        return cls(
+            state=state if state in HandoffState.values else "",
+            department_id=int(department) if department.isdigit() else None,
+            direction=direction if direction in ("in", "out") else "",
+            query=params.get("q", "").strip()[:128],
+        )
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "state": self.state,
+            "department": str(self.department_id or ""),
+            "direction": self.direction,
+            "q": self.query,
+        }
+        return {key: value for key, value in values.items() if value}
 
 
-def staff_department_ids(user: Any, *roles: str) -> list[int]:
-    filters = Q(is_active=True)
-    if roles:
-        filters &= Q(role__in=roles)
-    return list(user.memberships.filter(filters).values_list("department_id", flat=True))
-
-
-def list_handoffs_for(
-    user: Any,
-    *,
-    state: str | None = None,
-    department_id: int | None = None,
-    direction: str | None = None,
-) -> QuerySet[Handoff]:
-    """Handoffs a staff user may see: platform administrators all, staff their departments'.
-
-    ``direction`` is ``in`` (received by ``department_id``), ``out`` (sent by it) or either.
-    """
-    handoffs = Handoff.objects.select_related("source_department", "target_department")
-    if not _is_platform_admin(user):
+def _visible(user: Any) -> QuerySet[Handoff]:
+    handoffs = Handoff.objects.all()
+    if not is_platform_admin(user):
         mine = staff_department_ids(user)
         handoffs = handoffs.filter(
             Q(source_department_id__in=mine) | Q(target_department_id__in=mine)
         )
-    if state:
-        handoffs = handoffs.filter(state=state)
-    if department_id:
-        if direction == "in":
-            handoffs = handoffs.filter(target_department_id=department_id)
-        elif direction == "out":
-            handoffs = handoffs.filter(source_department_id=department_id)
+    return handoffs
+
+
+def list_handoffs_for(user: Any, filters: HandoffFilters | None = None) -> QuerySet[Handoff]:
+    """Handoffs a staff user may see, newest first: platform administrators all, staff those
+    their departments sent or received. ``direction`` ``in``/``out`` applies to the filter
+    department."""
+    filters = filters or HandoffFilters()
+    handoffs = _visible(user).select_related("source_department", "target_department")
+    if filters.state:
+        handoffs = handoffs.filter(state=filters.state)
+    if filters.department_id:
+        if filters.direction == "in":
+            handoffs = handoffs.filter(target_department_id=filters.department_id)
+        elif filters.direction == "out":
+            handoffs = handoffs.filter(source_department_id=filters.department_id)
         else:
             handoffs = handoffs.filter(
-                Q(source_department_id=department_id) | Q(target_department_id=department_id)
+                Q(source_department_id=filters.department_id)
+                | Q(target_department_id=filters.department_id)
             )
+    elif filters.direction:
+        mine = staff_department_ids(user)
+        if filters.direction == "in":
+            handoffs = handoffs.filter(target_department_id__in=mine)
+        else:
+            handoffs = handoffs.filter(source_department_id__in=mine)
+    if filters.query:
+        handoffs = handoffs.filter(
+            Q(subject_reference=filters.query) | Q(idempotency_key=filters.query)
+        )
     return handoffs.order_by("-pk")
 
 
 def get_handoff_for(user: Any, handoff_id: int) -> Handoff:
+    """One handoff the user may see; 404 otherwise (never confirm another department's)."""
     try:
-        return list_handoffs_for(user).get(pk=handoff_id)
+        return (
+            _visible(user)
+            .select_related("source_department", "target_department")
+            .get(pk=handoff_id)
+        )
     except Handoff.DoesNotExist as exc:
         raise Http404 from exc
 
 
 def handoff_counts_for(user: Any) -> list[dict[str, Any]]:
-    """Counts by target department and state, for the departments ``user`` may see."""
+    """Counts by target department and state (in ``HandoffState`` order) for ``user``."""
     rows = (
-        list_handoffs_for(user)
+        _visible(user)
         .order_by()
         .values("target_department_id", "target_department__name", "state")
         .annotate(n=Count("pk"))
@@ -106,32 +149,76 @@ def handoff_counts_for(user: Any) -> list[dict[str, Any]]:
         )
         entry[row["state"]] = row["n"]
         entry["total"] += row["n"]
-    return sorted(table.values(), key=lambda entry: entry["department"])
+    result = sorted(table.values(), key=lambda entry: entry["department"])
+    for entry in result:
+        entry["cells"] = [{"state": state, "n": entry[state]} for state in HandoffState.values]
+    return result
 
 
-def can_administer_handoff(user: Any, handoff: Handoff) -> bool:
-    """Retry and re-route dead letters: platform administrators, or the sending department's
-    administrator (it owns the case the handoff belongs to)."""
-    if _is_platform_admin(user):
-        return True
-    return handoff.source_department_id in staff_department_ids(user, StaffRole.DEPT_ADMIN)
+def filter_departments_for(user: Any) -> list[Department]:
+    """Departments offered in the list filter: the user's own, or for platform administrators
+    every department that sent or received a handoff."""
+    if is_platform_admin(user):
+        ids = Handoff.objects.order_by().values("target_department_id").distinct()
+        sources = Handoff.objects.order_by().values("source_department_id").distinct()
+        return list(Department.objects.filter(Q(pk__in=ids) | Q(pk__in=sources)).order_by("name"))
+    return list(Department.objects.filter(pk__in=staff_department_ids(user)).order_by("name"))
 
 
-def can_sign_for_handoff(user: Any, handoff: Handoff) -> bool:
-    """Sign for (签收) an internal handoff: staff of the target department."""
-    return handoff.target_department_id in staff_department_ids(user)
+def list_attempts(handoff: Handoff) -> list[HandoffAttempt]:
+    return list(handoff.attempt_log.order_by("-number")[:100])
 
 
-def administered_departments(user: Any) -> QuerySet[Department]:
-    if _is_platform_admin(user):
-        return Department.objects.filter(is_active=True)
-    return Department.objects.filter(
-        pk__in=staff_department_ids(user, StaffRole.DEPT_ADMIN), is_active=True
+def list_answers(handoff: Handoff) -> list[HandoffAnswer]:
+    return list(handoff.answers.select_related("department").order_by("created_at", "pk"))
+
+
+def reroute_targets(handoff: Handoff) -> list[Department]:
+    return list(
+        Department.objects.filter(is_active=True)
+        .exclude(pk=handoff.target_department_id)
+        .only("pk", "name")
+        .order_by("name")
     )
+
+
+def get_reroute_target(department_id: int) -> Department | None:
+    return Department.objects.filter(pk=department_id, is_active=True).first()
+
+
+def administered_department_ids(user: Any) -> list[int]:
+    return staff_department_ids(user, StaffRole.DEPT_ADMIN)
+
+
+def administered_departments(user: Any) -> list[Department]:
+    return list(
+        Department.objects.filter(pk__in=administered_department_ids(user)).order_by("name")
+    )
+
+
+def get_department(department_id: int) -> Department | None:
+    return Department.objects.filter(pk=department_id, is_active=True).first()
 
 
 def get_endpoint(department: Department) -> DepartmentEndpoint | None:
     return DepartmentEndpoint.objects.filter(department=department).first()
+
+
+def endpoint_initial(endpoint: DepartmentEndpoint | None) -> dict[str, Any]:
+    if endpoint is None:
+        return {}
+    fields = ("mode", "push_url", "timeout_seconds", "max_attempts", "replay_window_seconds")
+    return {field: getattr(endpoint, field) for field in (*fields, "is_active")}
+
+
+def list_signing_keys(endpoint: DepartmentEndpoint | None) -> list[SigningKey]:
+    if endpoint is None:
+        return []
+    return list(endpoint.keys.order_by("-created_at", "-pk"))
+
+
+def key_belongs_to(endpoint: DepartmentEndpoint, key_id: int) -> bool:
+    return endpoint.keys.filter(pk=key_id).exists()
 
 
 # --- department systems (OAuth2 clients) --------------------------------------------------

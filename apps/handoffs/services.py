@@ -45,6 +45,7 @@ from apps.handoffs.models import (
     HandoffAttempt,
     SigningKey,
 )
+from apps.handoffs.permissions import can_administer_handoff, can_configure_endpoint
 from apps.handoffs.registry import get_answer_handler
 from apps.handoffs.tasks import deliver_handoff_task
 
@@ -561,6 +562,34 @@ def acknowledge_handoff(*, handoff_id: int, department: Department, actor: Any =
     return handoff
 
 
+@transaction.atomic(durable=True)
+def acknowledge_handoffs(
+    *, handoff_ids: list[int], department: Department, actor: Any = None
+) -> tuple[list[int], list[int]]:
+    """Acknowledge a page of inbox handoffs in one transaction (pull departments).
+
+    Returns ``(acknowledged_ids, unknown_ids)``: ids that are not the department's handoffs are
+    reported, never acknowledged. Idempotent: already acknowledged handoffs are listed as
+    acknowledged and change nothing. One audit event per handoff that changed.
+    """
+    wanted = sorted(set(handoff_ids))
+    rows = list(
+        Handoff.objects.select_for_update()
+        .filter(pk__in=wanted, target_department=department)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for handoff in rows:
+        if _acknowledge(handoff, now=now):
+            record_audit_event(
+                actor=actor, action="handoffs.acknowledged", obj=handoff, data={"via": "ack"}
+            )
+    found = [handoff.pk for handoff in rows]
+    if found:
+        logger.info("handoff.acknowledged_batch", extra={"handoff_ids": found, "via": "ack"})
+    return found, sorted(set(wanted) - set(found))
+
+
 def record_handoff_answer(
     *,
     handoff_id: int,
@@ -630,10 +659,17 @@ def _reopen(handoff: Handoff, *, now: Any) -> None:
     _schedule(handoff.pk)
 
 
+def _check_administrator(actor: Any, handoff: Handoff) -> None:
+    """Re-checked here, not only in the view: the admin action and any future caller too."""
+    if not can_administer_handoff(actor, handoff):
+        raise DomainError(_("只有平台管理员或收发部门的部门管理员可以处理死信"), code="forbidden")
+
+
 @transaction.atomic(durable=True)
 def retry_handoff(*, handoff_id: int, actor: Any) -> Handoff:
     """An administrator sends a dead letter again, with a fresh attempt budget."""
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    _check_administrator(actor, handoff)
     if handoff.state != HandoffState.DEAD:
         raise DomainError(_("只有死信可以重试"), code="not_dead")
     _reopen(handoff, now=timezone.now())
@@ -648,6 +684,7 @@ def retry_handoff(*, handoff_id: int, actor: Any) -> Handoff:
 def reroute_handoff(*, handoff_id: int, target_department: Department, actor: Any) -> Handoff:
     """An administrator re-routes a dead letter to another department (e.g. a wrong target)."""
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    _check_administrator(actor, handoff)
     if handoff.state != HandoffState.DEAD:
         raise DomainError(_("只有死信可以改派"), code="not_dead")
     if target_department.pk == handoff.target_department_id:
@@ -673,6 +710,31 @@ def reroute_handoff(*, handoff_id: int, target_department: Department, actor: An
 # --- endpoint configuration ---------------------------------------------------------------
 
 
+def _check_configurer(actor: Any, department: Department | int) -> None:
+    if not can_configure_endpoint(actor, department):
+        raise DomainError(_("只有本部门管理员或平台管理员可以修改交接接收配置"), code="forbidden")
+
+
+@transaction.atomic
+def record_endpoint_admin_change(
+    *, endpoint: DepartmentEndpoint, actor: Any, keys: list[str]
+) -> None:
+    """Audit a change made in the Django admin (which saves the rows itself, in its own
+    transaction: hence a plain ``atomic``)."""
+    record_audit_event(
+        actor=actor,
+        action="handoffs.endpoint_configured",
+        obj=endpoint,
+        data={
+            "department": endpoint.department_id,
+            "mode": endpoint.mode,
+            "push_url": endpoint.push_url,
+            "via": "admin",
+            "keys": keys,
+        },
+    )
+
+
 def _generate_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -690,6 +752,7 @@ def configure_endpoint(
     is_active: bool = True,
 ) -> DepartmentEndpoint:
     """Create or update a department's endpoint (admin or the department's administrator)."""
+    _check_configurer(actor, department)
     endpoint = DepartmentEndpoint.objects.select_for_update().filter(
         department=department
     ).first() or DepartmentEndpoint(department=department)
@@ -717,6 +780,7 @@ def add_signing_key(
     *, endpoint: DepartmentEndpoint, actor: Any, key_id: str, secret: str | None = None
 ) -> SigningKey:
     """Add a new active key (rotation step 1). Returns it with the secret, shown once."""
+    _check_configurer(actor, endpoint.department_id)
     if SigningKey.objects.filter(endpoint=endpoint, key_id=key_id).exists():
         raise DomainError(_("密钥编号已存在"), code="key_id_taken")
     key = SigningKey(endpoint=endpoint, key_id=key_id, secret=secret or _generate_secret())
@@ -731,6 +795,7 @@ def add_signing_key(
 @transaction.atomic(durable=True)
 def deactivate_signing_key(*, key_id: int, endpoint: DepartmentEndpoint, actor: Any) -> SigningKey:
     """Retire a key (rotation step 2). The last active key of a push endpoint stays."""
+    _check_configurer(actor, endpoint.department_id)
     key = SigningKey.objects.select_for_update().get(pk=key_id, endpoint=endpoint)
     if not key.is_active:
         return key

@@ -73,6 +73,7 @@ class SimulatorConfig:
     status_rate: float = 1.0
     poll_interval: float = 1.0
     poll_limit: int = 100
+    ack: str = "batch"
     answer_threads: int = 4
     seed: int | None = None
 
@@ -489,17 +490,31 @@ class Department:
         )
         response.raise_for_status()
         page = response.json()
+        to_ack: list[tuple[dict[str, Any], bool]] = []
         for envelope in page["results"]:
             if self._chance(self.config.fail_rate):
                 # Crash before the ack: the handoff stays in the inbox and comes back.
                 self.recorder.log_request("fault_no_ack", None, envelope)
                 continue
-            stored = self._accept(envelope)
+            # Stored before it is acknowledged: a crash in between means a duplicate, not a loss.
+            to_ack.append((envelope, self._accept(envelope)))
+        if self.config.ack == "batch" and to_ack:
             ack = self.client.request(
-                "POST", self.client.api(f"/api/v1/handoffs/inbox/{envelope['handoff_id']}/ack/")
+                "POST",
+                self.client.api("/api/v1/handoffs/inbox/ack/"),
+                json={"handoff_ids": [envelope["handoff_id"] for envelope, _ in to_ack]},
             )
-            outcome = "stored" if stored else "duplicate"
-            self.recorder.log_request(outcome, ack.status_code, envelope)
+            statuses = [ack.status_code] * len(to_ack)
+        else:
+            statuses = [
+                self.client.request(
+                    "POST",
+                    self.client.api(f"/api/v1/handoffs/inbox/{envelope['handoff_id']}/ack/"),
+                ).status_code
+                for envelope, _ in to_ack
+            ]
+        for (envelope, stored), status in zip(to_ack, statuses, strict=True):
+            self.recorder.log_request("stored" if stored else "duplicate", status, envelope)
         return len(page["results"]), int(page["next_after"])
 
     def run_poller(self) -> None:
@@ -610,6 +625,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--status-rate", type=_rate, default=1.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--poll-limit", type=int, default=100)
+    parser.add_argument(
+        "--ack", choices=["batch", "single"], default="batch", help="pull: one ack per page or id"
+    )
     parser.add_argument("--answer-threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=None)
 

@@ -7,6 +7,7 @@ import pytest
 
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent
 from apps.handoffs.constants import HandoffState
 from apps.handoffs.models import Handoff, HandoffAnswer
 from apps.handoffs.registry import register_answer_handler, unregister_answer_handler
@@ -150,3 +151,44 @@ def test_answer_api_for_another_departments_handoff_is_404(handoff, other_depart
     # then 404 and nothing recorded
     assert response.status_code == 404
     assert HandoffAnswer.objects.count() == 0
+
+
+def test_batch_ack_acknowledges_own_handoffs_and_reports_others(
+    department, other_department, django_assert_max_num_queries
+) -> None:
+    # given two handoffs in the department's inbox and one of another department
+    mine = HandoffFactory.create_batch(
+        2, source_department=other_department, target_department=department
+    )
+    foreign = HandoffFactory(source_department=department, target_department=other_department)
+    client = _client_for(department)
+    # when its system acknowledges the page, the foreign id and an unknown id included
+    ids = [mine[0].pk, mine[1].pk, foreign.pk, 999999]
+    # queries: token + application + api client + department; lock the rows; per changed row:
+    # update + audit (lock head, read previous, insert, move head)
+    with django_assert_max_num_queries(20):
+        response = client.post(f"{INBOX}ack/", {"handoff_ids": ids}, format="json")
+    # then exactly its own are acknowledged (audited); the others are reported, untouched
+    assert response.status_code == 200
+    assert response.json() == {
+        "acknowledged": [mine[0].pk, mine[1].pk],
+        "not_found": sorted([foreign.pk, 999999]),
+    }
+    states = Handoff.objects.filter(pk__in=[h.pk for h in mine]).values_list("state", flat=True)
+    assert set(states) == {HandoffState.ACKNOWLEDGED}
+    assert Handoff.objects.get(pk=foreign.pk).state == HandoffState.PENDING
+    assert AuditEvent.objects.filter(action="handoffs.acknowledged").count() == 2
+    # and repeating it changes nothing
+    again = client.post(f"{INBOX}ack/", {"handoff_ids": ids}, format="json")
+    assert again.json()["acknowledged"] == [mine[0].pk, mine[1].pk]
+    assert AuditEvent.objects.filter(action="handoffs.acknowledged").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("_case", "body"),
+    [("empty", {"handoff_ids": []}), ("not ids", {"handoff_ids": ["x"]}), ("missing", {})],
+)
+def test_batch_ack_validates_input(_case, body, department) -> None:
+    response = _client_for(department).post(f"{INBOX}ack/", body, format="json")
+    assert response.status_code == 400
+    assert "handoff_ids" in response.json()["errors"]
