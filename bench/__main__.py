@@ -30,6 +30,8 @@ if not os.environ.get("OIDC_RSA_PRIVATE_KEY"):
     from apps.identity.oidc_keys import generate_private_key_pem
 
     os.environ["OIDC_RSA_PRIVATE_KEY"] = generate_private_key_pem()
+# Only the JSON result lines on stdout (application logs of the measured code are INFO).
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def _ensure_database() -> None:

@@ -176,7 +176,7 @@ def enqueue_handoff(
         )
     logger.info(
         "handoff.enqueued",
-        extra={"handoff_id": handoff.pk, "event": event, "target": target_department.pk},
+        extra={"handoff_id": handoff.pk, "handoff_event": event, "target": target_department.pk},
     )
     return handoff
 
