@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from bench import bench_catalog, bench_core, bench_handoffs, bench_identity, bench_sso
+from bench import bench_cases, bench_catalog, bench_core, bench_handoffs, bench_identity, bench_sso
 
 BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "calendar": bench_core.calendar_arithmetic,
@@ -11,6 +11,7 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "sso": bench_sso.sso,
     "identity_pii": bench_identity.pii_and_lookup,
     "identity_service_code": bench_identity.service_code_round_trip,
+    "cases": bench_cases.cases,
     "handoffs_push": bench_handoffs.handoffs_push,
     "handoffs_pull": bench_handoffs.handoffs_pull,
 }
