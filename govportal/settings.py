@@ -136,7 +136,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_USERNAME_CALLABLE = "apps.identity.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "apps.identity.views.lockout_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_SENSITIVE_PARAMETERS = ["password"]
+# The typed username may be a mobile or ID number: axes stores a keyed hash of the account
+# instead (apps.identity.backends.login_key) and masks the typed value in post_data.
+AXES_SENSITIVE_PARAMETERS = ["password", "username"]
 AXES_VERBOSE = False
 # Staff (an active StaffMembership, or is_staff) are signed out after this many idle minutes;
 # citizens keep SESSION_COOKIE_AGE.

@@ -1,5 +1,12 @@
 """Password login by username or mainland mobile number, and the account key django-axes
-counts failures under."""
+counts failures under.
+
+django-axes stores that key in ``axes_accessattempt.username``. A person may type a mobile or
+ID number into the login form, so the key is a keyed hash (blind index, ``PII_INDEX_KEY``) of
+the account's username, never the typed value: lockout still works per account, and the axes
+tables hold no phone or ID number in clear (``AXES_SENSITIVE_PARAMETERS`` masks the typed
+username in ``post_data``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from apps.identity.models import Person
-from apps.identity.pii import phone_index
+from apps.identity.pii import blind_index, phone_index
 from apps.identity.validators import clean_phone
 
 
@@ -48,11 +55,19 @@ class UsernameOrPhoneBackend(ModelBackend):
         )
 
 
+def login_key(value: str) -> str:
+    """The opaque key failures of the account behind ``value`` (username or mobile number) are
+    counted under: ``login:`` + a keyed HMAC of the username. Also what an operator passes to
+    ``manage.py axes_reset_username`` (see ``manage.py unlock_login``)."""
+    return "login:" + blind_index(username_for_login(value), purpose="login")[:40]
+
+
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
-    """AXES_USERNAME_CALLABLE: failures by phone and by username count for the same account."""
+    """AXES_USERNAME_CALLABLE: failures by phone and by username count for the same account,
+    under a keyed hash (``login_key``) rather than the typed value."""
     value = ""
     if credentials:
         value = credentials.get("username") or ""
     elif request is not None and request.method == "POST":
         value = request.POST.get("username", "")
-    return username_for_login(str(value))
+    return login_key(str(value))

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from axes.models import AccessAttempt
 
 from django.conf import settings
 
@@ -46,7 +47,9 @@ def _pg_dump() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pg_dump_of_the_test_database_contains_no_plaintext_id_or_phone_number(clerk) -> None:
+def test_pg_dump_of_the_test_database_contains_no_plaintext_id_or_phone_number(
+    clerk, client
+) -> None:
     # given: a verified person (with registry entry), a legal-person record naming them,
     # an enterprise, an agent, a redeemed service code and an audited reveal - all committed
     id_number = valid_id_number()
@@ -59,6 +62,15 @@ def test_pg_dump_of_the_test_database_contains_no_plaintext_id_or_phone_number(c
     issued = services.issue_service_code(user=person.user)
     services.redeem_service_code(issued.code, clerk=clerk)
     services.reveal_person_id_number(staff=clerk, subject=person.user, reason="核对户籍证明")
+    # failed logins typed with the registered phone, an unregistered phone and an ID number:
+    # django-axes records each attempt
+    stranger_phone = "13612349876"
+    for typed in (phone, stranger_phone, id_number):
+        response = client.post("/accounts/login/", {"username": typed, "password": "wrong-pass"})
+        assert response.status_code == 200
+    attempts = list(AccessAttempt.objects.all())
+    assert len(attempts) == 3
+    assert all(a.username.startswith("login:") for a in attempts)
 
     # when
     dump = _pg_dump()
@@ -68,6 +80,8 @@ def test_pg_dump_of_the_test_database_contains_no_plaintext_id_or_phone_number(c
     assert enterprise.uscc in dump
     assert "fernet:" in dump
     # ... but never the numbers, in any usual spelling
-    for secret in (id_number, id_number.lower(), phone, f"{phone[:3]} {phone[3:7]} {phone[7:]}"):
+    assert "axes_accessattempt" in dump
+    spellings = (id_number, id_number.lower(), phone, f"{phone[:3]} {phone[3:7]} {phone[7:]}")
+    for secret in (*spellings, stranger_phone):
         assert secret not in dump
     assert issued.code not in dump

@@ -2,14 +2,18 @@
 
 import re
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.identity.backends import login_key
 from apps.identity.models import PhoneCode, User
 from tests.identity.factories import PersonFactory, UserFactory
 
@@ -144,6 +148,38 @@ def test_lockout_of_one_account_leaves_others_alone(client, citizen_account) -> 
 
     # then
     assert response.status_code == 302
+
+
+def test_axes_records_a_keyed_hash_never_the_typed_phone_or_id_number(client, citizen_account):
+    # given: failures typed as the registered phone, an unregistered phone and an ID number
+    id_number = "11010519491231002X"
+    for typed in (PHONE, "13612349876", id_number):
+        _login(client, typed, "wrong-password")
+
+    # then: two accounts' keys (the registered phone counts for li-lei), nothing in clear
+    rows = list(AccessAttempt.objects.order_by("id"))
+    assert len(rows) == 3
+    assert rows[0].username == login_key("li-lei") == login_key(PHONE)
+    for row in rows:
+        assert row.username.startswith("login:")
+        stored = f"{row.username} {row.post_data} {row.get_data}"
+        for secret in (PHONE, "13612349876", id_number, "li-lei"):
+            assert secret not in stored
+
+
+def test_unlock_login_command_lifts_the_lock_by_phone(client, citizen_account) -> None:
+    # given
+    for attempt in range(5):
+        _login(client, "li-lei", f"wrong-{attempt}")
+    assert _login(client, "li-lei", PASSWORD).status_code == 429
+
+    # when
+    out = StringIO()
+    call_command("unlock_login", PHONE, stdout=out)
+
+    # then
+    assert out.getvalue().strip() == "1"
+    assert _login(client, "li-lei", PASSWORD).status_code == 302
 
 
 # --- logout -----------------------------------------------------------------------------------
