@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.identity.middleware.StaffSessionTimeoutMiddleware",
+    # Per-address brake on password logins (apps/identity/throttle.py).
+    "apps.identity.throttle.LoginThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-axes: last, so it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -130,9 +132,13 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # axes.W006 wants 'ip_address' in the parameters; an account lock cannot be bypassed by rotating
-# user agents or cookies, and an IP lock would shut a whole service hall out. Per-IP throttling
-# of /accounts/login/ belongs in the reverse proxy (docs/deploy.md).
+# user agents or cookies, and an axes IP lock would shut a whole service hall out. Instead
+# apps/identity/throttle.py brakes password spraying per address: after LOGIN_IP_FAILURE_LIMIT
+# failed logins (any accounts) within a LOGIN_IP_WINDOW_MINUTES window, login POSTs from that
+# address get the 429 page until the window ends (0 disables it).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=50)
+LOGIN_IP_WINDOW_MINUTES = env.int("LOGIN_IP_WINDOW_MINUTES", default=10)
 AXES_USERNAME_CALLABLE = "apps.identity.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "apps.identity.views.lockout_response"
 AXES_RESET_ON_SUCCESS = True

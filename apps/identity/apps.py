@@ -11,8 +11,11 @@ class IdentityConfig(AppConfig):
         # Session plumbing, not domain logic (STYLE.md bans signals for the latter): every way
         # of logging in (our page, the admin, test clients' force_login) must flag staff
         # sessions for the idle timeout.
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from apps.identity.middleware import mark_staff_session
+        from apps.identity.throttle import record_failure
 
         user_logged_in.connect(mark_staff_session, dispatch_uid="identity.mark_staff_session")
+        # Login plumbing too: failed logins count against the client's address.
+        user_login_failed.connect(record_failure, dispatch_uid="identity.login_ip_failure")
