@@ -313,6 +313,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    # Every night at 02:10: re-check bound enterprises against the legal-person registry; a new
+    # legal representative there ends the old one's role and voids the authorisations and
+    # licence administrators granted under them (docs/permissions.md). Idempotent.
+    "identity-recheck-legal-representatives": {
+        "task": "identity.recheck_legal_representatives",
+        "schedule": crontab(minute=10, hour=2),
+    },
     # Every night at 01:30: make sure the working-day calendar holds the known State Council
     # arrangements (idempotent) and log loudly when the coming year is still unknown.
     "core-check-calendar": {

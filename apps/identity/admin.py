@@ -1,9 +1,12 @@
 """Django admin for identity. ID and phone numbers appear masked only: the admin offers no
 unaudited way to read them (reveals go through ``services.reveal_person_id_number``)."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+
+from apps.identity import services
 
 from apps.identity.models import (
     AgentAuthorisation,
@@ -20,6 +23,7 @@ from apps.identity.models import (
     User,
 )
 from apps.identity.pii import mask_id_number, mask_name
+from apps.identity.validators import clean_id_number
 
 
 class PersonInline(admin.StackedInline):
@@ -84,28 +88,132 @@ class PopulationRecordAdmin(admin.ModelAdmin):
         return False
 
 
+class LegalPersonRecordForm(forms.ModelForm):
+    """The legal representative's ID number is write-only: the form shows it masked and takes
+    a new one (validated, encrypted, indexed) only when typed."""
+
+    new_legal_rep_id_number = forms.CharField(
+        label=_("法定代表人证件号码（变更时填写）"),
+        required=False,
+        max_length=24,
+        help_text=_("留空则不变更；保存后将与已绑定企业核对，法定代表人变更的授权随之失效"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = LegalPersonRecord
+        exclude = ["legal_rep_id_number", "legal_rep_id_index"]
+
+    def clean_new_legal_rep_id_number(self) -> str:
+        value = self.cleaned_data["new_legal_rep_id_number"].strip()
+        if value:
+            return clean_id_number(value)
+        if self.instance.pk is None:
+            raise forms.ValidationError(_("新增法人库记录时须填写法定代表人证件号码"))
+        return ""
+
+
 @admin.register(LegalPersonRecord)
 class LegalPersonRecordAdmin(admin.ModelAdmin):
+    """Edits go through the same re-check as the registry sync: when the record now names a
+    different legal representative, the bound enterprise's representative, agent
+    authorisations and licence administrators end (``services.recheck_enterprise_against_
+    registry``), audited."""
+
+    form = LegalPersonRecordForm
     list_display = ["name", "uscc", "legal_rep_name", "status"]
     list_filter = ["status"]
     search_fields = ["name", "uscc"]
-    exclude = ["legal_rep_id_number", "legal_rep_id_index"]
+    readonly_fields = ["masked_legal_rep_id"]
+
+    @admin.display(description=_("法定代表人证件号码"))
+    def masked_legal_rep_id(self, obj: LegalPersonRecord) -> str:
+        return mask_id_number(obj.legal_rep_id_number) if obj.pk else ""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "uscc"] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj: LegalPersonRecord, form, change) -> None:
+        new_id = form.cleaned_data.get("new_legal_rep_id_number")
+        if new_id:
+            obj.set_legal_rep_id_number(new_id)
+        super().save_model(request, obj, form, change)
+        enterprise = Enterprise.objects.filter(uscc=obj.uscc).first()
+        if enterprise is not None:
+            result = services.recheck_enterprise_against_registry(
+                enterprise, actor=request.user, source="admin_registry_edit"
+            )
+            _report_recheck(self, request, [result])
+
+
+def _report_recheck(model_admin, request, results) -> None:
+    ended = [r for r in results if r.representative_ended]
+    for result in ended:
+        model_admin.message_user(
+            request,
+            _("法定代表人已变更：原法定代表人的权限已终止，%(auths)d项经办人授权失效，"
+              "%(roles)d名证照管理员被移除。")
+            % {"auths": result.voided_authorisations, "roles": result.ended_admin_roles},
+            messages.WARNING,
+        )
 
 
 class EnterpriseRoleInline(admin.TabularInline):
+    """Read-only: licence administrators are appointed and removed by the legal representative
+    on the profile page (``services.add_licence_administrator``: at most five, audited)."""
+
     model = EnterpriseRole
     fk_name = "enterprise"
     extra = 0
-    raw_id_fields = ["user", "granted_by"]
+    fields = ["user", "role", "granted_by", "created_at", "revoked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
+    """The legal representative follows the 法人库 (bound by the person on the profile page,
+    ended by the registry re-check); the admin cannot set it. Saving re-checks the registry."""
+
     list_display = ["name", "uscc", "legal_rep_name", "status"]
     list_filter = ["status"]
     search_fields = ["name", "uscc"]
-    raw_id_fields = ["legal_representative", "registry_record"]
+    raw_id_fields = ["registry_record"]
+    readonly_fields = ["legal_representative", "registry_record"]
     inlines = [EnterpriseRoleInline]
+    actions = ["recheck_registry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "uscc"] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj: Enterprise, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        result = services.recheck_enterprise_against_registry(
+            obj, actor=request.user, source="admin_enterprise_edit"
+        )
+        _report_recheck(self, request, [result])
+
+    @admin.action(description=_("按法人库重新核对法定代表人"))
+    def recheck_registry(self, request, queryset) -> None:
+        results = [
+            services.recheck_enterprise_against_registry(
+                enterprise, actor=request.user, source="admin_action"
+            )
+            for enterprise in queryset
+        ]
+        _report_recheck(self, request, results)
+        changed = sum(1 for r in results if r.representative_ended or r.status_changed)
+        self.message_user(
+            request,
+            _("已核对%(count)d家企业。") % {"count": len(results)}
+            + (_("其中%(changed)d家有变更。") % {"changed": changed} if changed else ""),
+        )
 
 
 @admin.register(AgentAuthorisation)

@@ -399,7 +399,9 @@ def bind_enterprise(*, user: User, uscc: str) -> Enterprise:
     if enterprise is None:
         enterprise = Enterprise(uscc=uscc)
     elif enterprise.legal_representative_id not in (None, user.pk):
-        voided = _change_legal_representative(enterprise, actor=user)
+        voided, _ended = _end_roles_under_representative(
+            enterprise, actor=user, previous=enterprise.legal_representative
+        )
     enterprise.name = record.name
     enterprise.legal_rep_name = record.legal_rep_name
     enterprise.legal_representative = user
@@ -417,18 +419,227 @@ def bind_enterprise(*, user: User, uscc: str) -> Enterprise:
     return enterprise
 
 
-def _change_legal_representative(enterprise: Enterprise, *, actor: User) -> int:
-    """DOMAIN.md §4.3: changing the legal representative voids authorisations. We also end the
-    licence administrators' roles, since the previous representative appointed them."""
+def _end_roles_under_representative(
+    enterprise: Enterprise, *, actor: User | None, previous: User | None = None
+) -> tuple[int, int]:
+    """Void every active agent authorisation and end every licence administrator role of
+    ``enterprise`` (all were granted under the representative who is leaving), and notify the
+    people concerned by SMS once the transaction commits. Returns (authorisations, roles)."""
+    now = timezone.now()
+    authorisations = list(
+        enterprise.authorisations.filter(revoked_at__isnull=True).select_for_update()
+    )
+    roles = list(enterprise.roles.filter(revoked_at__isnull=True).select_for_update())
     voided = _void_authorisations(
-        enterprise.authorisations.filter(revoked_at__isnull=True),
-        actor=actor,
-        reason=RevokeReason.LEGAL_REP_CHANGED,
+        authorisations, actor=actor, reason=RevokeReason.LEGAL_REP_CHANGED
     )
-    enterprise.roles.filter(revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), updated_at=timezone.now()
+    ended = EnterpriseRole.objects.filter(pk__in=[r.pk for r in roles]).update(
+        revoked_at=now, updated_at=now
     )
-    return voided
+    name = enterprise.name
+    notices: list[tuple[int, str]] = []
+    if previous is not None:
+        notices.append(
+            (
+                previous.pk,
+                _(
+                    "【江西政务服务】法人库显示%(enterprise)s的法定代表人已变更，您在政务服务平台"
+                    "代表该企业办事的权限已终止，该企业的经办人授权和证照管理员同时失效。"
+                )
+                % {"enterprise": name},
+            )
+        )
+    for authorisation in authorisations:
+        if authorisation.expires_at > now:
+            notices.append(
+                (
+                    authorisation.agent_id,
+                    _(
+                        "【江西政务服务】因%(enterprise)s法定代表人变更，您代表该企业办事的授权"
+                        "已失效。如需继续办理，请联系新的法定代表人重新授权。"
+                    )
+                    % {"enterprise": name},
+                )
+            )
+    for role in roles:
+        notices.append(
+            (
+                role.user_id,
+                _("【江西政务服务】因%(enterprise)s法定代表人变更，您的证照管理员身份已终止。")
+                % {"enterprise": name},
+            )
+        )
+    _notify_by_sms(notices)
+    return voided, ended
+
+
+def _notify_by_sms(notices: list[tuple[int, str]]) -> None:
+    """Send each (user id, text) to the user's registered phone after commit (one SMS per
+    distinct text and person; people without a phone on file are skipped)."""
+    seen: set[tuple[int, str]] = set()
+    unique = [n for n in notices if not (n in seen or seen.add(n))]
+    if not unique:
+        return
+    phones = {
+        person.user_id: person.phone
+        for person in Person.objects.filter(
+            user_id__in={user_id for user_id, _text in unique}, phone__isnull=False
+        )
+    }
+    for user_id, text in unique:
+        phone = phones.get(user_id)
+        if phone:
+            transaction.on_commit(lambda phone=phone, text=text: send_sms(to=phone, text=text))
+
+
+def _registry_names(record: LegalPersonRecord, person: Person | None) -> bool:
+    """Whether the 法人库 record names ``person`` (ID number and name) as legal representative."""
+    return (
+        person is not None
+        and person.id_number_index is not None
+        and record.legal_rep_id_index == person.id_number_index
+        and record.legal_rep_name == person.name
+    )
+
+
+@dataclass(frozen=True)
+class RegistryRecheck:
+    """What re-checking one enterprise against the 法人库 found and did."""
+
+    enterprise_id: int
+    representative_ended: bool = False
+    voided_authorisations: int = 0
+    ended_admin_roles: int = 0
+    status_changed: bool = False
+
+
+@transaction.atomic
+def recheck_enterprise_against_registry(
+    enterprise: Enterprise | int, *, actor: User | None = None, source: str
+) -> RegistryRecheck:
+    """Compare a bound enterprise with its 法人库 record and follow the registry.
+
+    When the record names someone else as legal representative (DOMAIN.md §4.3), the previous
+    representative's role ends (``legal_representative`` is cleared; the successor binds on the
+    profile page), every agent authorisation and licence administrator role granted under them
+    is voided, the people concerned are told by SMS, and an audit event records it. The
+    registry's name, legal-representative name and status are copied too. An enterprise without
+    a registry record is left alone (nothing to compare with). Plain ``atomic``: the Django
+    admin and the registry sync call it inside their own transaction; ``source`` says which.
+    """
+    enterprise = _lock_enterprise(enterprise)
+    record = LegalPersonRecord.objects.filter(uscc=enterprise.uscc).first()
+    if record is None:
+        logger.warning(
+            "identity.enterprise_not_in_registry", extra={"enterprise_id": enterprise.pk}
+        )
+        return RegistryRecheck(enterprise_id=enterprise.pk)
+    previous: User | None = None
+    voided = ended = 0
+    if enterprise.legal_representative_id is not None:
+        person = Person.objects.filter(user_id=enterprise.legal_representative_id).first()
+        if not _registry_names(record, person):
+            previous = User.objects.get(pk=enterprise.legal_representative_id)
+    status_changed = enterprise.status != record.status
+    changed_fields = {
+        "name": record.name,
+        "legal_rep_name": record.legal_rep_name,
+        "status": record.status,
+    }
+    if previous is None and all(getattr(enterprise, f) == v for f, v in changed_fields.items()):
+        return RegistryRecheck(enterprise_id=enterprise.pk)
+    if previous is not None:
+        voided, ended = _end_roles_under_representative(
+            enterprise, actor=actor, previous=previous
+        )
+        enterprise.legal_representative = None
+    for field, value in changed_fields.items():
+        setattr(enterprise, field, value)
+    enterprise.registry_record = record
+    enterprise.save()
+    if previous is not None:
+        record_audit_event(
+            actor=actor,
+            action="identity.legal_representative_ended",
+            obj=enterprise,
+            data={
+                "uscc": enterprise.uscc,
+                "previous_user_id": previous.pk,
+                "voided_authorisations": voided,
+                "ended_admin_roles": ended,
+                "source": source,
+            },
+        )
+    else:
+        record_audit_event(
+            actor=actor,
+            action="identity.enterprise_synced_from_registry",
+            obj=enterprise,
+            data={"uscc": enterprise.uscc, "status": enterprise.status, "source": source},
+        )
+    return RegistryRecheck(
+        enterprise_id=enterprise.pk,
+        representative_ended=previous is not None,
+        voided_authorisations=voided,
+        ended_admin_roles=ended,
+        status_changed=status_changed,
+    )
+
+
+@transaction.atomic(durable=True)
+def sync_legal_person_record(
+    *,
+    uscc: str,
+    name: str,
+    legal_rep_name: str,
+    legal_rep_id_number: str,
+    status: str = EnterpriseStatus.ACTIVE,
+    address: str | None = None,
+    source: str = "registry_sync",
+) -> RegistryRecheck | None:
+    """The 法人库 sync: store the registry's current data for ``uscc`` (insert or update) and
+    re-check the enterprise bound to it (``recheck_enterprise_against_registry``). Returns the
+    recheck, or ``None`` when no enterprise with that code is bound on the portal."""
+    uscc = _clean_uscc(uscc)
+    legal_rep_id_number = _clean_id(legal_rep_id_number)
+    if status not in EnterpriseStatus.values:
+        raise DomainError(_("法人状态无效"), code="invalid_status")
+    record = LegalPersonRecord.objects.select_for_update().filter(uscc=uscc).first()
+    created = record is None
+    if record is None:
+        record = LegalPersonRecord(uscc=uscc)
+    record.name = name.strip()
+    record.legal_rep_name = legal_rep_name.strip()
+    record.set_legal_rep_id_number(legal_rep_id_number)
+    record.status = status
+    if address is not None:
+        record.address = address
+    record.full_clean()
+    record.save()
+    logger.info(
+        "identity.legal_person_record_synced", extra={"record_id": record.pk, "record_created": created}
+    )
+    enterprise_id = Enterprise.objects.filter(uscc=uscc).values_list("pk", flat=True).first()
+    if enterprise_id is None:
+        return None
+    return recheck_enterprise_against_registry(enterprise_id, source=source)
+
+
+def recheck_bound_enterprises(*, source: str = "daily_recheck") -> list[RegistryRecheck]:
+    """Re-check every enterprise with a bound legal representative against the 法人库, each in
+    its own transaction (the nightly beat task). Returns the rechecks that changed something."""
+    changed: list[RegistryRecheck] = []
+    ids = list(
+        Enterprise.objects.filter(legal_representative__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for enterprise_id in ids:
+        with transaction.atomic(durable=True):
+            result = recheck_enterprise_against_registry(enterprise_id, source=source)
+        if result.representative_ended or result.status_changed:
+            changed.append(result)
+    return changed
 
 
 def _is_legal_rep(user: User, enterprise: Enterprise) -> bool:
