@@ -175,6 +175,14 @@ if not PII_KEYS or not PII_INDEX_KEY:
         raise ImproperlyConfigured("PII_KEYS and PII_INDEX_KEY must be set when DEBUG is off.")
     PII_KEYS = PII_KEYS or ["VKOHrI_xhVCYjXXnTXKYqbyqOfpCXrqNQ7kThRXRfNQ="]
     PII_INDEX_KEY = PII_INDEX_KEY or "insecure-development-index-key-do-not-use"
+# L3 real-person verification provider (apps/identity/verification.py): the development
+# stand-in checks name + ID + phone against the registries and the card's Luhn digit; production
+# names a live-face / 网证 / bank four-factor client class.
+IDENTITY_L3_BACKEND = env.str(
+    "IDENTITY_L3_BACKEND", default="apps.identity.verification.DevelopmentBankCardBackend"
+)
+# Failed L3 checks allowed per person per day (each may cost a provider call).
+IDENTITY_L3_DAILY_ATTEMPTS = env.int("IDENTITY_L3_DAILY_ATTEMPTS", default=5)
 # Agent (经办人) authorisations: default and longest validity (DOMAIN.md §4.3; 30 days is one
 # guide's default, ○ configurable).
 AGENT_AUTHORISATION_DEFAULT_DAYS = env.int("AGENT_AUTHORISATION_DEFAULT_DAYS", default=30)

@@ -140,6 +140,57 @@ class VerifyRealNameForm(forms.Form):
         return clean_id_number(self.cleaned_data["id_number"])
 
 
+class LevelThreeForm(forms.Form):
+    """L2 → L3 by bank-card four factors (the development provider; see verification.py)."""
+
+    name = forms.CharField(
+        label=_("姓名"), max_length=64, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    id_number = forms.CharField(
+        label=_("居民身份证号码"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("银行预留手机号码"),
+        max_length=20,
+        help_text=_("须与您在本平台注册的手机号码一致"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    card_number = forms.CharField(
+        label=_("本人银行卡号"),
+        max_length=30,
+        help_text=_("16至19位借记卡或信用卡号，仅用于本次核验，不会保存"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+    def clean_id_number(self) -> str:
+        return clean_id_number(self.cleaned_data["id_number"])
+
+    def clean_phone(self) -> str:
+        return clean_phone(self.cleaned_data["phone"])
+
+    def clean_card_number(self) -> str:
+        value = "".join(self.cleaned_data["card_number"].split()).replace("-", "")
+        if not value.isdigit() or not 16 <= len(value) <= 19:
+            raise forms.ValidationError(_("银行卡号应为16至19位数字"))
+        return value
+
+
+class WindowVerifyForm(forms.Form):
+    """The clerk confirms the face-to-face check before raising the person to L4."""
+
+    confirmed = forms.BooleanField(
+        label=_("已当面核对申请人本人与其居民身份证原件一致"),
+        error_messages={"required": _("请先当面核对申请人本人与居民身份证原件，并勾选确认")},
+    )
+
+
 class BindEnterpriseForm(forms.Form):
     uscc = forms.CharField(
         label=_("统一社会信用代码"),

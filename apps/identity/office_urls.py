@@ -7,4 +7,5 @@ app_name = "office-identity"
 urlpatterns = [
     path("identify/", views.office_identify, name="identify"),
     path("identify/reveal/", views.office_reveal_id_number, name="reveal"),
+    path("identify/verify-in-person/", views.office_verify_in_person, name="verify-in-person"),
 ]

@@ -349,6 +349,66 @@ def raise_assurance_level(
     return person
 
 
+def _l3_attempts_key(user: User) -> str:
+    return f"identity:l3-failures:{user.pk}:{timezone.localdate().isoformat()}"
+
+
+def verify_level_three(
+    *, user: User, name: str, id_number: str, phone: str, card_number: str
+) -> Person:
+    """L2 → L3 through the configured real-person provider (``verification.get_l3_backend``;
+    in development bank-card four factors checked against the registries).
+
+    Refused with a Chinese ``DomainError`` when the person is below L2, the provider says no
+    (each failure counted; ``IDENTITY_L3_DAILY_ATTEMPTS`` failures a day), or the factors are
+    malformed. The card number is passed to the provider and never stored or logged. Recorded
+    and audited by ``raise_assurance_level``.
+    """
+    from django.core.cache import cache
+
+    from apps.identity.verification import get_l3_backend
+
+    person = Person.objects.filter(user=user).first()
+    if person is None or person.assurance_level < AssuranceLevel.L2:
+        raise DomainError(_("请先完成实名核验（L2）"), code="needs_l2")
+    if person.assurance_level >= AssuranceLevel.L3:
+        return person
+    key = _l3_attempts_key(user)
+    if int(cache.get(key) or 0) >= settings.IDENTITY_L3_DAILY_ATTEMPTS:
+        raise DomainError(
+            _("今日认证失败次数过多，请明天再试，或到政务服务大厅窗口当面核验"),
+            code="l3_attempts_exhausted",
+        )
+    data = {
+        "name": name.strip(),
+        "id_number": _clean_id(id_number),
+        "phone": _clean_phone(phone),
+        "card_number": "".join((card_number or "").split()),
+    }
+    backend = get_l3_backend()
+    outcome = backend.verify(person=person, data=data)
+    if not outcome.passed:
+        cache.add(key, 0, timeout=24 * 3600)
+        cache.incr(key)
+        logger.info("identity.l3_verification_failed", extra={"user_id": user.pk})
+        raise DomainError(outcome.message or _("认证未通过"), code="l3_failed")
+    return raise_assurance_level(user=user, to_level=AssuranceLevel.L3, method=backend.method)
+
+
+def verify_in_person_at_window(*, clerk: User, subject: User) -> Person:
+    """L4: a window clerk has checked the person against their resident ID card face to face
+    (after identifying them by service code or ID number). Recorded with the clerk as
+    ``raised_by`` and audited with the clerk as actor. The person must be at L2 already (their
+    name and number were matched against the population registry)."""
+    if not can_identify_applicants(clerk):
+        raise DomainError(_("只有窗口受理人员可以当面核验"), code="not_clerk")
+    if clerk.pk == subject.pk:
+        raise DomainError(_("不能为本人办理当面核验"), code="self_verification")
+    return raise_assurance_level(
+        user=subject, to_level=AssuranceLevel.L4, method=AssuranceMethod.WINDOW, raised_by=clerk
+    )
+
+
 # --- enterprises ------------------------------------------------------------------------------
 
 

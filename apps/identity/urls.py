@@ -10,6 +10,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("profile/", views.profile, name="profile"),
     path("profile/verify/", views.verify_real_name, name="verify"),
+    path("profile/level3/", views.level_three, name="level3"),
     path("service-code/", views.service_code, name="service-code"),
     path("profile/enterprises/bind/", views.bind_enterprise, name="bind-enterprise"),
     path("profile/enterprises/<int:enterprise_id>/agents/", views.grant_agent, name="grant-agent"),

@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -35,10 +36,12 @@ from apps.identity.forms import (
     BindEnterpriseForm,
     GrantAgentForm,
     IdentifyApplicantForm,
+    LevelThreeForm,
     LoginForm,
     PhoneForm,
     RegistrationForm,
     VerifyRealNameForm,
+    WindowVerifyForm,
 )
 from apps.identity.models import AgentAuthorisation, Enterprise, Person, User
 from apps.identity.permissions import can_identify_applicants
@@ -133,6 +136,23 @@ def register(request: HttpRequest) -> HttpResponse:
 # --- 个人中心 -----------------------------------------------------------------------------------
 
 
+def safe_next(request: HttpRequest) -> str:
+    """The ``next`` of the request (POST first, then GET) when it points into this site, else
+    "". The SSO step-up page sends people here with ``next`` = the sign-in to resume."""
+    value = request.POST.get("next") or request.GET.get("next") or ""
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return ""
+
+
+def _after_raise(request: HttpRequest) -> HttpResponse:
+    """Back to the sign-in that asked for a higher level, or to the level section."""
+    next_url = safe_next(request)
+    return HttpResponseRedirect(next_url) if next_url else _back_to_profile("level")
+
+
 def _profile_context(
     request: HttpRequest, *, grant_form: GrantAgentForm | None = None, **forms: Any
 ) -> dict[str, Any]:
@@ -158,6 +178,7 @@ def _profile_context(
         "verify_form": VerifyRealNameForm(),
         "bind_form": BindEnterpriseForm(),
         "levels": AssuranceLevel,
+        "next_url": safe_next(request),
     }
     context.update(forms)
     return context
@@ -195,8 +216,32 @@ def verify_real_name(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("实名核验通过，您的实名等级已提升为 L2"))
-            return _back_to_profile("level")
+            return _after_raise(request)
     return _render_profile(request, status=400, verify_form=form)
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters("id_number", "card_number", "phone")
+@require_http_methods(["GET", "POST"])
+def level_three(request: HttpRequest) -> HttpResponse:
+    """L2 → L3 through the configured real-person provider (development: bank-card four
+    factors). Honours ``next`` like the profile page."""
+    person = selectors.get_person(request.user)
+    form = LevelThreeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.verify_level_three(user=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("实人认证通过，您的实名等级已提升为 L3"))
+                return _after_raise(request)
+        status = 400
+    context = {"form": form, "person": person, "levels": AssuranceLevel, "next_url": safe_next(request)}
+    return render(request, "identity/level_three.html", context, status=status)
 
 
 @login_required
@@ -370,6 +415,7 @@ def _render_identify(
     *,
     form: IdentifyApplicantForm | None = None,
     revealed: str = "",
+    window_form: WindowVerifyForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     holder = _remembered_holder(request)
@@ -384,6 +430,8 @@ def _render_identify(
         "holder": holder,
         "person": person,
         "revealed": revealed,
+        "window_form": window_form or WindowVerifyForm(),
+        "levels": AssuranceLevel,
         "office_section": "identify",
     }
     response = render(request, "identity/office_identify.html", context, status=status)
@@ -442,3 +490,23 @@ def office_reveal_id_number(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return _render_identify(request, status=403 if exc.code == "reveal_not_allowed" else 400)
     return _render_identify(request, revealed=number)
+
+
+@identify_staff_required
+@require_POST
+def office_verify_in_person(request: HttpRequest) -> HttpResponse:
+    """窗口当面核验: the clerk has compared the identified person with their ID card and raises
+    them to L4 (recorded with the clerk, audited)."""
+    holder = _remembered_holder(request)
+    if holder is None:
+        return HttpResponseRedirect(reverse("office-identity:identify"))
+    form = WindowVerifyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.verify_in_person_at_window(clerk=request.user, subject=holder.user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("当面核验完成，申请人的实名等级已提升为 L4"))
+            return HttpResponseRedirect(reverse("office-identity:identify"))
+    return _render_identify(request, window_form=form, status=400)

@@ -31,10 +31,13 @@ from apps.identity.oidc_forms import SsoConsentForm
 UNMET = "unmet_authentication_requirements"
 
 
-def _profile_url(next_url: str) -> str:
-    """The profile page where the level is raised (identity pages), returning to ``next_url``."""
+def _profile_url(next_url: str, *, current: int = 1, required: int = 2) -> str:
+    """Where the level is raised, returning to ``next_url`` afterwards: the L3 page for an L2
+    person asked for L3, else the profile page (L2 check; L4 is explained there and done at a
+    window)."""
+    name = "identity:level3" if current >= 2 and required == 3 else "identity:profile"
     try:
-        base = reverse("identity:profile")
+        base = reverse(name)
     except NoReverseMatch:
         base = "/accounts/profile/"
     return f"{base}?{urlencode({'next': next_url})}"
@@ -106,7 +109,11 @@ class SsoAuthorizationView(AuthorizationView):
             {
                 "required": step_up.required,
                 "current": self.request.user.assurance_level,
-                "profile_url": _profile_url(self.request.get_full_path()),
+                "profile_url": _profile_url(
+                    self.request.get_full_path(),
+                    current=self.request.user.assurance_level,
+                    required=step_up.required,
+                ),
                 "decline_url": decline_url,
             },
             status=403,

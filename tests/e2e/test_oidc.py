@@ -129,8 +129,8 @@ def test_step_up_page_sends_the_person_back_with_the_oidc_error(
     # then: the step-up page explains, and offers both ways on
     expect(page.get_by_role("heading", level=1)).to_have_text("需要提升实名等级")
     expect(page.get_by_role("alert")).to_contain_text("要求实名等级 L3 及以上，您当前为 L2")
-    expect(page.get_by_role("link", name="前往个人中心提升实名等级")).to_have_attribute(
-        "href", re.compile(r"^/accounts/profile/\?next=%2Fo%2Fauthorize%2F")
+    expect(page.get_by_role("link", name=re.compile("前往实人认证（L3）"))).to_have_attribute(
+        "href", re.compile(r"^/accounts/profile/level3/\?next=%2Fo%2Fauthorize%2F")
     )
 
     # when: the person declines for now
@@ -141,3 +141,53 @@ def test_step_up_page_sends_the_person_back_with_the_oidc_error(
     query = _query(page.url)
     assert query["error"] == "unmet_authentication_requirements"
     assert query["state"] == "state-123"
+
+
+def test_step_up_to_l3_returns_to_the_same_sign_in(live_server, page: Page, login) -> None:
+    # given: an L2 person (registered phone on file) and a system that needs L3
+    person = verified_user("郑晓东", phone="13700001111")
+    person.username = "zheng-xiaodong"
+    person.save(update_fields=["username"])
+    rp = RelyingPartyFactory()
+    verifier, challenge = pkce_pair()
+    _answer_callbacks(page)
+    login(
+        page,
+        live_server,
+        "zheng-xiaodong",
+        PASSWORD,
+        next_path=authorize_url(
+            rp, scope="openid profile", challenge=challenge, acr_values="urn:govportal:loa:3"
+        ),
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("需要提升实名等级")
+
+    # when: the person follows the link and passes the bank-card four-factor check
+    page.get_by_role("link", name=re.compile("前往实人认证（L3）")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("实人认证（L3）")
+    page.get_by_label("姓名").fill("郑晓东")
+    page.get_by_label("居民身份证号码").fill(person.person.id_number)
+    page.get_by_label("银行预留手机号码").fill("13700001111")
+    page.get_by_label("本人银行卡号").fill("6222 0212 3456 7890 128")
+    page.get_by_role("button", name="提交认证").click()
+
+    # then: back at the same sign-in, now at L3: the consent page, then the code
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"授权登录“{rp.application.name}”")
+    page.get_by_role("button", name="同意并登录").click()
+    expect(page).to_have_url(CALLBACK)
+    query = _query(page.url)
+    response = requests.post(
+        live_server.url + "/o/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(rp.application.client_id, CLIENT_SECRET),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    key = jwk.JWK.from_pem(settings.OIDC_RSA_PRIVATE_KEY.encode())
+    claims = json.loads(jwt.JWT(key=key, jwt=response.json()["id_token"]).claims)
+    assert claims["acr"] == "urn:govportal:loa:3"

@@ -283,6 +283,7 @@ def test_acr_values_above_the_persons_level_ask_for_step_up(client: Client, pers
     assert query["error"] == "unmet_authentication_requirements"
     assert query["state"] == "state-123"
     assert query["iss"] == "http://testserver"
+    assert response.context["profile_url"].startswith("/accounts/profile/level3/?next=")
     assert "next=%2Fo%2Fauthorize%2F" in response.context["profile_url"]
     assert Grant.objects.count() == 0
 
