@@ -293,6 +293,50 @@ class GrantAgentForm(forms.Form):
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+class LicenceAdminForm(forms.Form):
+    """Appoint a licence administrator (证照管理员): found by mobile number, or ID number + name."""
+
+    enterprise_id: int | None = None
+
+    admin_phone = forms.CharField(
+        label=_("证照管理员手机号码"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    admin_id_number = forms.CharField(
+        label=_("或：证照管理员身份证号码"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    admin_name = forms.CharField(
+        label=_("证照管理员姓名"),
+        max_length=64,
+        required=False,
+        help_text=_("按身份证号码查找时必填"),
+    )
+
+    def clean_admin_phone(self) -> str:
+        value = self.cleaned_data["admin_phone"].strip()
+        return clean_phone(value) if value else ""
+
+    def clean_admin_id_number(self) -> str:
+        value = self.cleaned_data["admin_id_number"].strip()
+        return clean_id_number(value) if value else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors.get("admin_phone") and not self.errors.get("admin_id_number"):
+            phone = cleaned.get("admin_phone")
+            id_number = cleaned.get("admin_id_number")
+            if not phone and not id_number:
+                raise forms.ValidationError(_("请填写证照管理员手机号码，或身份证号码和姓名"))
+            if id_number and not (cleaned.get("admin_name") or "").strip():
+                self.add_error("admin_name", _("按身份证号码查找时须填写姓名"))
+        return cleaned
+
+
 class IdentifyApplicantForm(forms.Form):
     """The clerk's identify screen: a scanned or typed service code, or ID number + name."""
 
@@ -329,3 +373,40 @@ class IdentifyApplicantForm(forms.Form):
         if not code and not name:
             self.add_error("name", _("按身份证号码核验时须填写姓名"))
         return cleaned
+
+
+class RevealGrantForm(forms.Form):
+    """A department administrator lets one staff member of their department see one person's
+    full ID number (per-object grant)."""
+
+    staff = forms.ModelChoiceField(
+        label=_("被授权的工作人员"), queryset=User.objects.none(), empty_label=_("请选择")
+    )
+    id_number = forms.CharField(
+        label=_("被查看人身份证号码"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    name = forms.CharField(label=_("被查看人姓名"), max_length=64)
+    reason = forms.CharField(
+        label=_("授权事由（法定依据）"),
+        max_length=200,
+        help_text=_("例如：监督检查案件编号、调查函文号"),
+    )
+
+    def __init__(self, *args: Any, department_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = (
+            User.objects.filter(
+                memberships__department_id__in=department_ids, memberships__is_active=True
+            )
+            .select_related("person")
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["staff"].label_from_instance = lambda user: (
+            f"{user.masked_name}（{user.get_username()}）"
+        )
+
+    def clean_id_number(self) -> str:
+        return clean_id_number(self.cleaned_data["id_number"])

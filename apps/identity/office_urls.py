@@ -8,4 +8,10 @@ urlpatterns = [
     path("identify/", views.office_identify, name="identify"),
     path("identify/reveal/", views.office_reveal_id_number, name="reveal"),
     path("identify/verify-in-person/", views.office_verify_in_person, name="verify-in-person"),
+    path("reveal-grants/", views.office_reveal_grants, name="reveal-grants"),
+    path(
+        "reveal-grants/<int:grant_id>/revoke/",
+        views.office_revoke_reveal_grant,
+        name="revoke-reveal-grant",
+    ),
 ]

@@ -59,8 +59,21 @@ def _at_this_window(staff: Any, subject: Any) -> bool:
 
 
 def _object_grant(staff: Any, subject: Any) -> bool:
-    person = Person.objects.filter(user=subject).first()
-    return person is not None and staff.has_perm("identity.reveal_id_number", person)
+    """An explicit per-object grant to this staff member. Read from guardian's table rather
+    than ``has_perm``, which is always true for a superuser: being a superuser is no basis."""
+    from guardian.models import UserObjectPermission
+
+    person = Person.objects.filter(user=subject).only("pk").first()
+    return (
+        person is not None
+        and UserObjectPermission.objects.filter(
+            user_id=staff.pk,
+            permission__codename="reveal_id_number",
+            content_type__app_label="identity",
+            content_type__model="person",
+            object_pk=str(person.pk),
+        ).exists()
+    )
 
 
 register_reveal_basis("window", _at_this_window)

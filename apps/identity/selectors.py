@@ -160,6 +160,28 @@ def get_managed_enterprise_for(user: User, enterprise_id: int) -> Enterprise:
     return managed_enterprises(user).get(pk=enterprise_id)
 
 
+def get_represented_enterprise_for(user: User, enterprise_id: int) -> Enterprise:
+    """An enterprise whose legal representative is ``user``; ``DoesNotExist`` for any other."""
+    return Enterprise.objects.get(pk=enterprise_id, legal_representative=user)
+
+
+def get_licence_admin_role_for(user: User, role_id: int) -> EnterpriseRole:
+    """A licence administrator role of an enterprise ``user`` represents; ``DoesNotExist``
+    for any other."""
+    return EnterpriseRole.objects.select_related("enterprise").get(
+        pk=role_id,
+        role=EnterpriseRoleKind.LICENCE_ADMIN,
+        enterprise__legal_representative=user,
+    )
+
+
+def find_verified_user(*, phone: str = "", id_number: str = "", name: str = "") -> User | None:
+    """A real-name verified account by mobile number, or by ID number + name."""
+    if phone:
+        return find_verified_person_by_phone(phone)
+    return find_verified_person(id_number=id_number, name=name)
+
+
 def get_managed_authorisation_for(user: User, authorisation_id: int) -> AgentAuthorisation:
     """An authorisation of an enterprise ``user`` manages; ``DoesNotExist`` for any other."""
     return AgentAuthorisation.objects.get(
@@ -200,7 +222,8 @@ def level_history(person: Person) -> QuerySet[AssuranceRaise]:
 
 def managed_enterprises_with_authorisations(user: User) -> list[Enterprise]:
     """``managed_enterprises`` with every authorisation granted for each (newest first) in
-    ``enterprise.all_authorisations`` and ``enterprise.capacity`` set: two queries."""
+    ``enterprise.all_authorisations``, the active licence administrators in
+    ``enterprise.licence_admins`` and ``enterprise.capacity`` set: three queries."""
     enterprises = list(
         managed_enterprises(user).prefetch_related(
             Prefetch(
@@ -209,7 +232,16 @@ def managed_enterprises_with_authorisations(user: User) -> list[Enterprise]:
                     "-created_at"
                 ),
                 to_attr="all_authorisations",
-            )
+            ),
+            Prefetch(
+                "roles",
+                queryset=EnterpriseRole.objects.filter(
+                    role=EnterpriseRoleKind.LICENCE_ADMIN, revoked_at__isnull=True
+                )
+                .select_related("user__person")
+                .order_by("created_at"),
+                to_attr="licence_admins",
+            ),
         )
     )
     for enterprise in enterprises:
@@ -217,3 +249,52 @@ def managed_enterprises_with_authorisations(user: User) -> list[Enterprise]:
             "legal_rep" if enterprise.legal_representative_id == user.pk else "licence_admin"
         )
     return enterprises
+
+
+def administered_department_ids(user: User) -> list[int]:
+    """Departments in which ``user`` holds an active department-administrator membership."""
+    from apps.identity.constants import StaffRole
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(role=StaffRole.DEPT_ADMIN, is_active=True)
+        .order_by("department_id")
+        .values_list("department_id", flat=True)
+    )
+
+
+def reveal_grants_in_departments(department_ids: list[int]) -> list[dict]:
+    """The per-object reveal grants (django-guardian) held by staff of ``department_ids``:
+    ``{"id", "staff", "department_id", "person"}`` rows, three queries."""
+    from guardian.models import UserObjectPermission
+
+    from apps.identity.models import StaffMembership
+
+    staff_departments: dict[int, int] = {}
+    for user_id, department_id in StaffMembership.objects.filter(
+        department_id__in=department_ids
+    ).values_list("user_id", "department_id"):
+        staff_departments.setdefault(user_id, department_id)
+    grants = list(
+        UserObjectPermission.objects.filter(
+            user_id__in=list(staff_departments),
+            permission__codename="reveal_id_number",
+            content_type__app_label="identity",
+        )
+        .select_related("user")
+        .order_by("id")
+    )
+    people = Person.objects.select_related("user").in_bulk(
+        [int(grant.object_pk) for grant in grants]
+    )
+    return [
+        {
+            "id": grant.pk,
+            "staff": grant.user,
+            "department_id": staff_departments[grant.user_id],
+            "person": people[int(grant.object_pk)],
+        }
+        for grant in grants
+        if int(grant.object_pk) in people
+    ]

@@ -726,6 +726,8 @@ def add_licence_administrator(
     if not _is_legal_rep(actor, enterprise):
         raise DomainError(_("只有法定代表人可以设置证照管理员"), code="not_legal_rep")
     _require_verified(user, _("证照管理员须已完成实名核验"))
+    if user.pk == enterprise.legal_representative_id:
+        raise DomainError(_("法定代表人无需设置为证照管理员"), code="admin_is_legal_rep")
     active = enterprise.roles.filter(role=EnterpriseRoleKind.LICENCE_ADMIN, revoked_at__isnull=True)
     if active.filter(user=user).exists():
         raise DomainError(_("该人员已是证照管理员"), code="already_admin")
@@ -1068,7 +1070,9 @@ def grant_reveal_permission(
     reason = " ".join((reason or "").split())
     if len(reason) < MIN_REVEAL_REASON:
         raise DomainError(_("请填写授权事由"), code="reason_required")
-    person = Person.objects.get(user=subject)
+    person = Person.objects.filter(user=subject).first()
+    if person is None or not person.id_number:
+        raise DomainError(_("该人员尚未登记身份证号码"), code="no_id_number")
     assign_perm("identity.reveal_id_number", staff, person)
     record_audit_event(
         actor=granted_by,
@@ -1076,3 +1080,39 @@ def grant_reveal_permission(
         obj=person,
         data={"staff_id": staff.pk, "department_id": department, "reason": reason[:200]},
     )
+
+
+@transaction.atomic(durable=True)
+def revoke_reveal_permission(
+    *, revoked_by: User, staff: User, subject: User, department: int, reason: str = ""
+) -> bool:
+    """Withdraw a per-object reveal grant (django-guardian ``remove_perm``), audited. Only a
+    department administrator of a department the staff member belongs to. Returns whether a
+    grant existed."""
+    from guardian.models import UserObjectPermission
+    from guardian.shortcuts import remove_perm
+
+    if not can_administer_department(revoked_by, department):
+        raise DomainError(_("只有部门管理员可以撤销查看权限"), code="not_dept_admin")
+    if not staff.memberships.filter(department_id=department).exists():
+        raise DomainError(_("只能撤销本部门工作人员的权限"), code="not_in_department")
+    person = Person.objects.get(user=subject)
+    existed = UserObjectPermission.objects.filter(
+        user=staff,
+        permission__codename="reveal_id_number",
+        content_type__app_label="identity",
+        object_pk=str(person.pk),
+    ).exists()
+    remove_perm("identity.reveal_id_number", staff, person)
+    record_audit_event(
+        actor=revoked_by,
+        action="identity.reveal_permission_revoked",
+        obj=person,
+        data={
+            "staff_id": staff.pk,
+            "department_id": department,
+            "existed": existed,
+            "reason": " ".join((reason or "").split())[:200],
+        },
+    )
+    return existed

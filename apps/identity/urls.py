@@ -15,6 +15,16 @@ urlpatterns = [
     path("profile/enterprises/bind/", views.bind_enterprise, name="bind-enterprise"),
     path("profile/enterprises/<int:enterprise_id>/agents/", views.grant_agent, name="grant-agent"),
     path(
+        "profile/enterprises/<int:enterprise_id>/admins/",
+        views.add_licence_admin,
+        name="add-licence-admin",
+    ),
+    path(
+        "profile/admins/<int:role_id>/remove/",
+        views.remove_licence_admin,
+        name="remove-licence-admin",
+    ),
+    path(
         "profile/authorisations/<int:authorisation_id>/revoke/",
         views.revoke_agent,
         name="revoke-agent",

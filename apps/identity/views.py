@@ -37,13 +37,16 @@ from apps.identity.forms import (
     GrantAgentForm,
     IdentifyApplicantForm,
     LevelThreeForm,
+    LicenceAdminForm,
     LoginForm,
     PhoneForm,
     RegistrationForm,
+    RevealGrantForm,
     VerifyRealNameForm,
     WindowVerifyForm,
 )
-from apps.identity.models import AgentAuthorisation, Enterprise, Person, User
+from apps.identity.constants import MAX_LICENCE_ADMINS
+from apps.identity.models import AgentAuthorisation, Enterprise, EnterpriseRole, Person, User
 from apps.identity.permissions import can_identify_applicants
 
 
@@ -154,7 +157,11 @@ def _after_raise(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_context(
-    request: HttpRequest, *, grant_form: GrantAgentForm | None = None, **forms: Any
+    request: HttpRequest,
+    *,
+    grant_form: GrantAgentForm | None = None,
+    admin_form: LicenceAdminForm | None = None,
+    **forms: Any,
 ) -> dict[str, Any]:
     """Everything the profile page shows; ``forms`` replaces a blank form with a bound one
     (``grant_form`` for the enterprise it was posted for)."""
@@ -170,6 +177,10 @@ def _profile_context(
             enterprise.grant_form = grant_form
         else:
             enterprise.grant_form = GrantAgentForm(auto_id=f"id_grant{enterprise.pk}_%s")
+        if admin_form is not None and admin_form.enterprise_id == enterprise.pk:
+            enterprise.admin_form = admin_form
+        else:
+            enterprise.admin_form = LicenceAdminForm(auto_id=f"id_admin{enterprise.pk}_%s")
     context: dict[str, Any] = {
         "person": person,
         "raises": list(selectors.level_history(person)) if person is not None else [],
@@ -179,6 +190,7 @@ def _profile_context(
         "bind_form": BindEnterpriseForm(),
         "levels": AssuranceLevel,
         "next_url": safe_next(request),
+        "max_licence_admins": MAX_LICENCE_ADMINS,
     }
     context.update(forms)
     return context
@@ -317,6 +329,60 @@ def revoke_agent(request: HttpRequest, authorisation_id: int) -> HttpResponse:
     else:
         messages.success(request, _("授权已撤销"))
     return _back_to_profile(f"enterprise-{authorisation.enterprise_id}")
+
+
+@login_required
+@require_POST
+def add_licence_admin(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """The legal representative appoints a licence administrator (at most five, audited)."""
+    try:
+        enterprise = selectors.get_represented_enterprise_for(request.user, enterprise_id)
+    except Enterprise.DoesNotExist as exc:
+        raise Http404 from exc
+    form = LicenceAdminForm(request.POST, auto_id=f"id_admin{enterprise.pk}_%s")
+    form.enterprise_id = enterprise.pk
+    if form.is_valid():
+        data = form.cleaned_data
+        candidate = selectors.find_verified_user(
+            phone=data["admin_phone"], id_number=data["admin_id_number"], name=data["admin_name"]
+        )
+        if candidate is None:
+            form.add_error(
+                None, _("未找到与所填信息相符的实名用户：证照管理员须先注册并完成实名核验（L2）")
+            )
+        elif candidate.pk == request.user.pk:
+            form.add_error(None, _("法定代表人无需设置为证照管理员"))
+        else:
+            try:
+                services.add_licence_administrator(
+                    actor=request.user, enterprise=enterprise, user=candidate
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("已设置 %(name)s 为%(enterprise)s的证照管理员")
+                    % {"name": candidate.masked_name, "enterprise": enterprise.name},
+                )
+                return _back_to_profile(f"admins-{enterprise.pk}")
+    return _render_profile(request, status=400, admin_form=form)
+
+
+@login_required
+@require_POST
+def remove_licence_admin(request: HttpRequest, role_id: int) -> HttpResponse:
+    try:
+        role = selectors.get_licence_admin_role_for(request.user, role_id)
+    except EnterpriseRole.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        services.remove_licence_administrator(actor=request.user, role_id=role.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已移除证照管理员，其授予的经办人授权同时失效"))
+    return _back_to_profile(f"admins-{role.enterprise_id}")
 
 
 # --- service code (一人一码 / 一企一码) ----------------------------------------------------------
@@ -510,3 +576,95 @@ def office_verify_in_person(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("当面核验完成，申请人的实名等级已提升为 L4"))
             return HttpResponseRedirect(reverse("office-identity:identify"))
     return _render_identify(request, window_form=form, status=400)
+
+
+# --- department administrators: per-object reveal grants -----------------------------------
+
+
+def _render_reveal_grants(
+    request: HttpRequest, department_ids: list[int], form: RevealGrantForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    from apps.core.models import Department
+
+    context = {
+        "form": form or RevealGrantForm(department_ids=department_ids),
+        "grants": selectors.reveal_grants_in_departments(department_ids),
+        "departments": {d.pk: d for d in Department.objects.filter(pk__in=department_ids)},
+        "office_section": "identify",
+    }
+    response = render(request, "identity/office_reveal_grants.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+def _staff_department(staff: User, department_ids: list[int]) -> int | None:
+    return (
+        staff.memberships.filter(department_id__in=department_ids, is_active=True)
+        .order_by("department_id")
+        .values_list("department_id", flat=True)
+        .first()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def office_reveal_grants(request: HttpRequest) -> HttpResponse:
+    """部门管理员: grant a staff member of their department the right to see one person's full
+    ID number (django-guardian per-object permission), and list / withdraw such grants.
+    Every grant and withdrawal is audited; every reveal made under a grant is audited too."""
+    department_ids = selectors.administered_department_ids(request.user)
+    if not department_ids:
+        raise PermissionDenied
+    if request.method == "GET":
+        return _render_reveal_grants(request, department_ids)
+    form = RevealGrantForm(request.POST, department_ids=department_ids)
+    if form.is_valid():
+        data = form.cleaned_data
+        subject = selectors.find_verified_person(id_number=data["id_number"], name=data["name"])
+        department = _staff_department(data["staff"], department_ids)
+        if subject is None:
+            form.add_error(None, _("未找到与该身份证号码和姓名相符的实名用户"))
+        elif department is None:
+            form.add_error("staff", _("只能授予本部门工作人员"))
+        else:
+            try:
+                services.grant_reveal_permission(
+                    granted_by=request.user,
+                    staff=data["staff"],
+                    subject=subject,
+                    department=department,
+                    reason=data["reason"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("已授予查看权限"))
+                return HttpResponseRedirect(reverse("office-identity:reveal-grants"))
+    return _render_reveal_grants(request, department_ids, form=form, status=400)
+
+
+@login_required
+@require_POST
+def office_revoke_reveal_grant(request: HttpRequest, grant_id: int) -> HttpResponse:
+    department_ids = selectors.administered_department_ids(request.user)
+    if not department_ids:
+        raise PermissionDenied
+    grant = next(
+        (g for g in selectors.reveal_grants_in_departments(department_ids) if g["id"] == grant_id),
+        None,
+    )
+    if grant is None:
+        raise Http404
+    try:
+        services.revoke_reveal_permission(
+            revoked_by=request.user,
+            staff=grant["staff"],
+            subject=grant["person"].user,
+            department=grant["department_id"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已撤销查看权限"))
+    return HttpResponseRedirect(reverse("office-identity:reveal-grants"))

@@ -73,8 +73,9 @@ def test_profile_of_a_legal_rep_lists_enterprises_and_agents_with_masking(
 
     # when
     # queries: session, user, person, level raises, managed enterprises, their authorisations
-    # (agents and persons joined), authorisations held
-    with django_assert_max_num_queries(7):
+    # (agents and persons joined), their licence administrators (persons joined), authorisations
+    # held
+    with django_assert_max_num_queries(8):
         response = client.get("/accounts/profile/")
 
     # then
