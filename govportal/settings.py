@@ -233,9 +233,12 @@ OAUTH2_PROVIDER = {
     "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
     "OAUTH2_VALIDATOR_CLASS": "apps.identity.oidc.GovportalOAuth2Validator",
     "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=600),
-    # RFC 9700 (OAuth 2.0 Security BCP), all adopted: no implicit or password grant, S256 PKCE
-    # only, bearer tokens never in the query string, ``iss`` in authorization responses, tokens
-    # stored hashed, refresh-token replay revokes the family.
+    # RFC 9700 (OAuth 2.0 Security BCP): every behaviour gate of django-oauth-toolkit is on (no
+    # implicit or password grant, S256 PKCE only, bearer tokens never in the query string,
+    # ``iss`` in authorization responses, tokens stored hashed, refresh-token replay revokes the
+    # family), and so are the three configuration gates, which make ``check --deploy`` fail
+    # rather than warn if PKCE stops being required, redirect URIs allow wildcards, or plain
+    # http redirect URIs are allowed (only the DEBUG demo allows http, for its loopback client).
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -243,6 +246,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Plain-http redirect URIs only where explicitly allowed (the demo's loopback client);
     # production accepts https only.

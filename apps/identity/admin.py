@@ -7,7 +7,6 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from apps.identity import services
-
 from apps.identity.models import (
     AgentAuthorisation,
     ApiClient,
@@ -102,7 +101,16 @@ class LegalPersonRecordForm(forms.ModelForm):
 
     class Meta:
         model = LegalPersonRecord
-        exclude = ["legal_rep_id_number", "legal_rep_id_index"]
+        fields = [
+            "uscc",
+            "name",
+            "entity_type",
+            "status",
+            "legal_rep_name",
+            "registered_on",
+            "address",
+            "business_scope",
+        ]
 
     def clean_new_legal_rep_id_number(self) -> str:
         value = self.cleaned_data["new_legal_rep_id_number"].strip()
@@ -151,8 +159,10 @@ def _report_recheck(model_admin, request, results) -> None:
     for result in ended:
         model_admin.message_user(
             request,
-            _("法定代表人已变更：原法定代表人的权限已终止，%(auths)d项经办人授权失效，"
-              "%(roles)d名证照管理员被移除。")
+            _(
+                "法定代表人已变更：原法定代表人的权限已终止，%(auths)d项经办人授权失效，"
+                "%(roles)d名证照管理员被移除。"
+            )
             % {"auths": result.voided_authorisations, "roles": result.ended_admin_roles},
             messages.WARNING,
         )

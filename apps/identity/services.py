@@ -609,9 +609,7 @@ def recheck_enterprise_against_registry(
     if previous is None and all(getattr(enterprise, f) == v for f, v in changed_fields.items()):
         return RegistryRecheck(enterprise_id=enterprise.pk)
     if previous is not None:
-        voided, ended = _end_roles_under_representative(
-            enterprise, actor=actor, previous=previous
-        )
+        voided, ended = _end_roles_under_representative(enterprise, actor=actor, previous=previous)
         enterprise.legal_representative = None
     for field, value in changed_fields.items():
         setattr(enterprise, field, value)
@@ -677,7 +675,8 @@ def sync_legal_person_record(
     record.full_clean()
     record.save()
     logger.info(
-        "identity.legal_person_record_synced", extra={"record_id": record.pk, "record_created": created}
+        "identity.legal_person_record_synced",
+        extra={"record_id": record.pk, "record_created": created},
     )
     enterprise_id = Enterprise.objects.filter(uscc=uscc).values_list("pk", flat=True).first()
     if enterprise_id is None:

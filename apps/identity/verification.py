@@ -49,9 +49,7 @@ class DevelopmentBankCardBackend:
 
     def verify(self, *, person: Person, data: dict[str, Any]) -> VerificationOutcome:
         index = id_number_index(data["id_number"])
-        if person.id_number_index is None or not hmac.compare_digest(
-            person.id_number_index, index
-        ):
+        if person.id_number_index is None or not hmac.compare_digest(person.id_number_index, index):
             return VerificationOutcome(False, _("身份证号码与您实名核验时的号码不一致"))
         record = PopulationRecord.objects.filter(id_number_index=index).first()
         if (

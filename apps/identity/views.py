@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.exceptions import DomainError
 from apps.identity import selectors, services
-from apps.identity.constants import AssuranceLevel
+from apps.identity.constants import MAX_LICENCE_ADMINS, AssuranceLevel
 from apps.identity.forms import (
     BindEnterpriseForm,
     GrantAgentForm,
@@ -45,7 +45,6 @@ from apps.identity.forms import (
     VerifyRealNameForm,
     WindowVerifyForm,
 )
-from apps.identity.constants import MAX_LICENCE_ADMINS
 from apps.identity.models import AgentAuthorisation, Enterprise, EnterpriseRole, Person, User
 from apps.identity.permissions import can_identify_applicants
 
@@ -252,7 +251,12 @@ def level_three(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("实人认证通过，您的实名等级已提升为 L3"))
                 return _after_raise(request)
         status = 400
-    context = {"form": form, "person": person, "levels": AssuranceLevel, "next_url": safe_next(request)}
+    context = {
+        "form": form,
+        "person": person,
+        "levels": AssuranceLevel,
+        "next_url": safe_next(request),
+    }
     return render(request, "identity/level_three.html", context, status=status)
 
 
@@ -582,7 +586,9 @@ def office_verify_in_person(request: HttpRequest) -> HttpResponse:
 
 
 def _render_reveal_grants(
-    request: HttpRequest, department_ids: list[int], form: RevealGrantForm | None = None,
+    request: HttpRequest,
+    department_ids: list[int],
+    form: RevealGrantForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     from apps.core.models import Department

@@ -34,7 +34,9 @@ def bound():
     """An enterprise bound to 张伟 (named by its 法人库 record), with an agent granted by the
     representative, a licence administrator, and an agent granted by that administrator."""
     rep = verified_user("张伟", phone=OLD_REP_PHONE)
-    record = LegalPersonRecordFactory(legal_rep_name="张伟", legal_rep_id_number=rep.person.id_number)
+    record = LegalPersonRecordFactory(
+        legal_rep_name="张伟", legal_rep_id_number=rep.person.id_number
+    )
     enterprise = EnterpriseFactory(
         uscc=record.uscc, name=record.name, legal_representative=rep, registry_record=record
     )
@@ -141,7 +143,8 @@ def test_registry_sync_of_a_cancelled_enterprise_stops_its_agents(bound) -> None
     )
 
     # then
-    assert result.status_changed and not result.representative_ended
+    assert result.status_changed
+    assert not result.representative_ended
     bound["enterprise"].refresh_from_db()
     assert bound["enterprise"].status == EnterpriseStatus.CANCELLED
     assert not can_act_for(bound["agent"], bound["enterprise"])

@@ -133,7 +133,8 @@ def test_level_three_page_raises_and_returns_to_next(
     with django_assert_max_num_queries(3):
         page = client.get("/accounts/profile/level3/", {"next": NEXT})
     html = page.content.decode()
-    assert "实人认证（L3）" in html and "银行卡四要素认证" in html
+    assert "实人认证（L3）" in html
+    assert "银行卡四要素认证" in html
     assert 'name="next"' in html
 
     # when
@@ -147,9 +148,7 @@ def test_level_three_page_raises_and_returns_to_next(
 
 def test_level_three_page_refuses_with_a_chinese_message(client, l2_user) -> None:
     client.force_login(l2_user)
-    response = client.post(
-        "/accounts/profile/level3/", _factors(l2_user, card_number="1234 5678")
-    )
+    response = client.post("/accounts/profile/level3/", _factors(l2_user, card_number="1234 5678"))
     assert response.status_code == 400
     assert "银行卡号应为16至19位数字" in response.content.decode()
     response = client.post("/accounts/profile/level3/", _factors(l2_user, card_number=BAD_CARD))

@@ -34,9 +34,7 @@ def test_legal_rep_appoints_by_phone_and_by_id_number(client, enterprise) -> Non
 
     # when
     first = _add(client, enterprise, admin_phone="136 0000 1111")
-    second = _add(
-        client, enterprise, admin_id_number=by_id.person.id_number, admin_name="赵六"
-    )
+    second = _add(client, enterprise, admin_id_number=by_id.person.id_number, admin_name="赵六")
 
     # then
     assert first.status_code == second.status_code == 302
@@ -46,7 +44,8 @@ def test_legal_rep_appoints_by_phone_and_by_id_number(client, enterprise) -> Non
     assert AuditEvent.objects.filter(action="identity.licence_admin_added").count() == 2
     html = client.get("/accounts/profile/").content.decode()
     assert "证照管理员（2/5）" in html
-    assert "王*" in html and "赵*" in html
+    assert "王*" in html
+    assert "赵*" in html
     assert by_id.person.id_number not in html
 
 

@@ -67,7 +67,8 @@ def test_dept_admin_grants_and_revokes_on_the_page(
     with pytest.raises(DomainError):
         services.reveal_person_id_number(staff=supervisor, subject=subject, reason="督查")
     revoked = AuditEvent.objects.get(action="identity.reveal_permission_revoked")
-    assert revoked.data["existed"] is True and revoked.actor_id == dept_admin.pk
+    assert revoked.data["existed"] is True
+    assert revoked.actor_id == dept_admin.pk
 
 
 def test_grant_form_refuses_unknown_people_and_missing_reason(
@@ -76,8 +77,12 @@ def test_grant_form_refuses_unknown_people_and_missing_reason(
     client.force_login(dept_admin)
     response = client.post(
         "/office/reveal-grants/",
-        {"staff": supervisor.pk, "id_number": subject.person.id_number, "name": "赵小明",
-         "reason": "督查"},
+        {
+            "staff": supervisor.pk,
+            "id_number": subject.person.id_number,
+            "name": "赵小明",
+            "reason": "督查",
+        },
     )
     assert response.status_code == 400
     assert "未找到与该身份证号码和姓名相符的实名用户" in response.content.decode()
@@ -96,8 +101,12 @@ def test_staff_of_another_department_cannot_be_chosen(
     client.force_login(dept_admin)
     response = client.post(
         "/office/reveal-grants/",
-        {"staff": outsider.pk, "id_number": subject.person.id_number, "name": "赵晓明",
-         "reason": "跨部门"},
+        {
+            "staff": outsider.pk,
+            "id_number": subject.person.id_number,
+            "name": "赵晓明",
+            "reason": "跨部门",
+        },
     )
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(action="identity.reveal_permission_granted").exists()
