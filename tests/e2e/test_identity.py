@@ -146,3 +146,35 @@ def test_register_verify_bind_grant_and_revoke_journey(
     )
     expect(row).to_contain_text("已撤销（授权人撤销）")
     expect(row.get_by_role("button")).to_have_count(0)
+
+
+def test_legal_rep_appoints_and_removes_a_licence_administrator(
+    live_server, page: Page, login
+) -> None:
+    # given: a bound legal representative and a verified colleague
+    from tests.identity.factories import EnterpriseFactory, verified_user
+
+    rep = verified_user("陈静")
+    rep.username = "chen-jing"
+    rep.save(update_fields=["username"])
+    enterprise = EnterpriseFactory(legal_representative=rep)
+    verified_user("王晓五", phone="13600004444")
+    login(page, live_server, "chen-jing", PASSWORD)
+    section = page.locator(f"#enterprise-{enterprise.pk}")
+    expect(section.get_by_role("heading", name="证照管理员（0/5）")).to_be_visible()
+
+    # when: appointed by mobile number
+    section.get_by_label("证照管理员手机号码").fill("13600004444")
+    section.get_by_role("button", name="设置证照管理员").click()
+
+    # then
+    expect(page.get_by_text(f"已设置 王*五 为{enterprise.name}的证照管理员")).to_be_visible()
+    expect(section.get_by_role("heading", name="证照管理员（1/5）")).to_be_visible()
+    expect(section.get_by_test_id(f"licence-admins-{enterprise.pk}")).to_contain_text("王*五")
+
+    # when: removed
+    section.get_by_role("button", name="移除证照管理员 王*五").click()
+
+    # then
+    expect(page.get_by_text("已移除证照管理员，其授予的经办人授权同时失效")).to_be_visible()
+    expect(section.get_by_role("heading", name="证照管理员（0/5）")).to_be_visible()

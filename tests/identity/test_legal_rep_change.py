@@ -275,3 +275,11 @@ def test_admin_recheck_action_follows_the_registry(bound, client) -> None:
     enterprise.refresh_from_db()
     assert enterprise.legal_representative_id is None
     assert AgentAuthorisation.objects.active().count() == 0
+
+
+def test_the_nightly_recheck_is_scheduled(settings) -> None:
+    from govportal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["identity-recheck-legal-representatives"]
+    assert entry["task"] == "identity.recheck_legal_representatives"
+    assert "identity.recheck_legal_representatives" in app.tasks
