@@ -26,6 +26,7 @@ from apps.cases.constants import DEPARTMENT_STATES, CaseStatus, Decision, PauseK
 from apps.cases.models import Case, CaseEvent, CaseMaterial
 from apps.cases.permissions import CaseActor
 from apps.core.drf import DefaultCursorPagination
+from apps.handoffs import idempotency
 from apps.identity.permissions import (
     DepartmentClientPermission,
     get_client_department,
@@ -262,7 +263,9 @@ class MaterialDownloadApi(APIView):
 # --- transitions ----------------------------------------------------------------------------
 
 
-class _TransitionApi(APIView):
+@extend_schema(parameters=[idempotency.OPENAPI_PARAMETER])
+class _TransitionApi(idempotency.IdempotentPostMixin, APIView):
+    # Idempotency-Key: a repeated answer has no second effect (issue 6, docs/handoffs.md).
     permission_classes = [DepartmentClientPermission]
     required_scopes = {"POST": "cases:write"}
 

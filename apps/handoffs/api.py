@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.handoffs import idempotency
 from apps.handoffs.constants import AnswerKind
 from apps.handoffs.selectors import get_handoff_for_department, list_inbox_for_department
 from apps.handoffs.services import (
@@ -139,6 +141,12 @@ class HandoffBatchAckApi(APIView):
 @extend_schema(
     tags=["handoffs"],
     summary="部门答复（已接收 / 办理决定），同一幂等键只生效一次",
+    description=(
+        "幂等键放在请求体 idempotency_key 或请求头 Idempotency-Key（两者都给时须一致）。"
+        "同一键重复答复不再生效，返回首次的答复（200，Idempotent-Replayed: true）；"
+        "同一键用于不同答复返回 422 idempotency_key_reused。"
+    ),
+    parameters=[idempotency.OPENAPI_PARAMETER],
     request=AnswerInput,
     responses={201: AnswerOutput, 200: AnswerOutput},
 )
@@ -150,14 +158,22 @@ class HandoffAnswerApi(APIView):
         department = get_client_department(request)
         handoff = get_handoff_for_department(department, handoff_id)
         data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
-        if "idempotency_key" not in data and request.headers.get("Idempotency-Key"):
-            data["idempotency_key"] = request.headers["Idempotency-Key"]
+        header_key = request.headers.get(idempotency.HEADER)
+        if header_key is not None:
+            if data.get("idempotency_key", header_key) != header_key:
+                raise serializers.ValidationError(
+                    {"idempotency_key": [_("请求头与请求体中的幂等键不一致")]}
+                )
+            data["idempotency_key"] = header_key
         payload = AnswerInput(data=data)
         payload.is_valid(raise_exception=True)
         answer, created = record_handoff_answer(
             handoff_id=handoff.pk, department=department, **payload.validated_data
         )
-        return Response(
+        response = Response(
             AnswerOutput(answer).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+        if not created:
+            response[idempotency.REPLAYED_HEADER] = "true"
+        return response

@@ -255,3 +255,42 @@ class HandoffAnswer(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"#{self.handoff_id} {self.kind} {self.idempotency_key}"
+
+
+class IdempotentRequest(TimeStampedModel):
+    """A department's ``Idempotency-Key`` on the case API and the result it got (幂等请求记录).
+
+    Reserved (``in_progress``) before the request runs and completed with the response when it
+    succeeded, so a repeat returns the stored result instead of acting again. The fingerprint
+    (method, path, body) tells a repeat from a different request that reuses the key. See
+    ``apps.handoffs.idempotency`` and docs/handoffs.md "Answers".
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("处理中")
+        COMPLETED = "completed", _("已完成")
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("请求部门"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("幂等键"), max_length=128)
+    fingerprint = models.CharField(_("请求指纹"), max_length=64)
+    method = models.CharField(_("请求方法"), max_length=8)
+    path = models.CharField(_("请求路径"), max_length=300)
+    state = models.CharField(
+        _("状态"), max_length=16, choices=State.choices, default=State.IN_PROGRESS
+    )
+    response_status = models.PositiveSmallIntegerField(_("响应状态码"), null=True, blank=True)
+    response_body = models.JSONField(_("响应内容"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("幂等请求记录")
+        verbose_name_plural = _("幂等请求记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "key"], name="handoffs_idempotent_request_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}:{self.key} {self.state}"

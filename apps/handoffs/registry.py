@@ -8,6 +8,12 @@ The app that owns a subject (``cases`` for ``cases.case``) registers, in its
 The handler is called as ``fn(handoff=..., answer=...)`` inside the transaction that records
 the answer, once per answer idempotency key; it may raise ``DomainError`` to refuse the answer
 (nothing is then recorded).
+
+A subject with an answer handler is **bound to its target department** by default: the owner
+decides who may answer (for a case, only the case's department, 行政许可 jurisdiction), so a
+dead letter of such a handoff cannot be re-routed to another department — its department
+corrects its endpoint (URL, mode, key) and the administrator retries. Register with
+``target_fixed=False`` for subjects whose handler accepts any target's answers.
 """
 
 from __future__ import annotations
@@ -18,18 +24,31 @@ from typing import Any
 AnswerHandler = Callable[..., Any]
 
 _handlers: dict[str, AnswerHandler] = {}
+_fixed_targets: set[str] = set()
 
 
-def register_answer_handler(subject_type: str, fn: AnswerHandler) -> None:
+def register_answer_handler(
+    subject_type: str, fn: AnswerHandler, *, target_fixed: bool = True
+) -> None:
     """Register ``fn`` for ``subject_type`` (a model label such as ``cases.case``).
 
     Registering the same function again is a no-op; a different one replaces it (tests).
     """
     _handlers[subject_type.lower()] = fn
+    if target_fixed:
+        _fixed_targets.add(subject_type.lower())
+    else:
+        _fixed_targets.discard(subject_type.lower())
 
 
 def unregister_answer_handler(subject_type: str) -> None:
     _handlers.pop(subject_type.lower(), None)
+    _fixed_targets.discard(subject_type.lower())
+
+
+def is_target_fixed(subject_type: str) -> bool:
+    """Whether handoffs of ``subject_type`` must stay with their target department."""
+    return subject_type.lower() in _fixed_targets
 
 
 def get_answer_handler(subject_type: str) -> AnswerHandler | None:

@@ -20,6 +20,7 @@ from apps.handoffs.models import (
     SigningKey,
 )
 from apps.handoffs.permissions import is_platform_admin, staff_department_ids
+from apps.handoffs.registry import is_target_fixed
 from apps.identity.constants import StaffRole
 
 UNDELIVERED_STATES = (HandoffState.PENDING, HandoffState.SENDING)
@@ -174,6 +175,8 @@ def list_answers(handoff: Handoff) -> list[HandoffAnswer]:
 
 
 def reroute_targets(handoff: Handoff) -> list[Department]:
+    if is_target_fixed(handoff.subject_type):
+        return []  # bound to its department: retry after fixing the endpoint instead
     return list(
         Department.objects.filter(is_active=True)
         .exclude(pk=handoff.target_department_id)

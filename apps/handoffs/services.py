@@ -26,7 +26,7 @@ import requests
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +37,7 @@ from apps.core.exceptions import DomainError
 from apps.core.models import Department
 from apps.handoffs import signing
 from apps.handoffs.constants import AnswerKind, AttemptOutcome, DeliveryMode, HandoffState
+from apps.handoffs.idempotency import key_reused_error
 from apps.handoffs.models import (
     PAYLOAD_VERSION,
     DepartmentEndpoint,
@@ -46,7 +47,7 @@ from apps.handoffs.models import (
     SigningKey,
 )
 from apps.handoffs.permissions import can_administer_handoff, can_configure_endpoint
-from apps.handoffs.registry import get_answer_handler
+from apps.handoffs.registry import get_answer_handler, is_target_fixed
 from apps.handoffs.tasks import deliver_handoff_task
 
 logger = logging.getLogger(__name__)
@@ -611,21 +612,33 @@ def record_handoff_answer(
         handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
         if handoff.target_department_id != department.pk:
             raise DomainError(_("只能答复发给本部门的交接"), code="not_target_department")
+        answer_data = json.loads(json.dumps(dict(data), ensure_ascii=False))
         existing = HandoffAnswer.objects.filter(
             department=department, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
-            if existing.handoff_id != handoff.pk or existing.kind != kind:
-                raise DomainError(_("该幂等键已用于另一条答复"), code="idempotency_key_reused")
+            if (existing.handoff_id, existing.kind, existing.data) != (
+                handoff.pk,
+                kind,
+                answer_data,
+            ):
+                # Same key, different answer: 422 like the case API (apps.handoffs.idempotency).
+                raise key_reused_error()
             return existing, False
         now = timezone.now()
-        answer = HandoffAnswer.objects.create(
-            handoff=handoff,
-            department=department,
-            kind=kind,
-            idempotency_key=idempotency_key,
-            data=dict(data),
-        )
+        try:
+            with transaction.atomic():
+                answer = HandoffAnswer.objects.create(
+                    handoff=handoff,
+                    department=department,
+                    kind=kind,
+                    idempotency_key=idempotency_key,
+                    data=answer_data,
+                )
+        except IntegrityError as exc:
+            # The same key used at the same moment for an answer to another handoff (that
+            # request locked another row, so the check above could not see it).
+            raise key_reused_error() from exc
         _acknowledge(handoff, now=now)
         handler = get_answer_handler(handoff.subject_type)
         if handler is not None:
@@ -682,11 +695,25 @@ def retry_handoff(*, handoff_id: int, actor: Any) -> Handoff:
 
 @transaction.atomic(durable=True)
 def reroute_handoff(*, handoff_id: int, target_department: Department, actor: Any) -> Handoff:
-    """An administrator re-routes a dead letter to another department (e.g. a wrong target)."""
+    """An administrator re-routes a dead letter to another department (e.g. a wrong target).
+
+    Not for subjects bound to their department (``registry.is_target_fixed``, e.g. cases):
+    those are refused with a message pointing to the endpoint configuration and retry.
+    """
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     _check_administrator(actor, handoff)
     if handoff.state != HandoffState.DEAD:
         raise DomainError(_("只有死信可以改派"), code="not_dead")
+    if is_target_fixed(handoff.subject_type):
+        # The subject's owner decides who may answer (a case: only its own department), so
+        # another department could acknowledge but never answer. See registry.py.
+        raise DomainError(
+            _(
+                "该交接的办理对象属于原接收部门（如办件由受理部门办理），不能改派到其他部门。"
+                "请由该部门修正接收配置（推送地址、接收方式或密钥，或改为平台内办理）后重试投递。"
+            ),
+            code="target_fixed",
+        )
     if target_department.pk == handoff.target_department_id:
         raise DomainError(_("改派部门与原接收部门相同"), code="same_target")
     if not target_department.is_active:

@@ -25,6 +25,7 @@ from apps.handoffs import permissions, selectors, services
 from apps.handoffs.constants import HandoffState
 from apps.handoffs.forms import EndpointForm, RerouteForm, SigningKeyForm
 from apps.handoffs.models import Handoff
+from apps.handoffs.registry import is_target_fixed
 
 PAGE_SIZE = 50
 
@@ -108,6 +109,10 @@ def handoff_detail(request: HttpRequest, handoff_id: int) -> HttpResponse:
             "reroute_targets": selectors.reroute_targets(handoff)
             if can_administer and is_dead
             else [],
+            "target_fixed": is_target_fixed(handoff.subject_type),
+            "can_configure_target": permissions.can_configure_endpoint(
+                request.user, handoff.target_department_id
+            ),
         },
     )
 
