@@ -423,6 +423,8 @@ CALENDAR_FIRST_YEAR = env.int("CALENDAR_FIRST_YEAR", default=2020)
 CASES_SUPPLEMENT_NOTICE_DAYS = env.int("CASES_SUPPLEMENT_NOTICE_DAYS", default=5)
 # 电子监察 warnings (DOMAIN.md §1.6 ○ local practice): yellow at <= N working days left.
 CASES_SLA_YELLOW_DAYS = env.int("CASES_SLA_YELLOW_DAYS", default=2)
+# ... red when overdue by >= M working days (0: as soon as the deadline has passed).
+CASES_SLA_RED_OVERDUE_DAYS = env.int("CASES_SLA_RED_OVERDUE_DAYS", default=0)
 # Uploaded materials: private storage outside the web root, size bound, types sniffed.
 CASES_UPLOAD_ROOT = env.path("CASES_UPLOAD_ROOT", default=Path(MEDIA_ROOT) / "cases")
 CASES_UPLOAD_MAX_BYTES = env.int("CASES_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)

@@ -154,8 +154,9 @@ TRANSITIONS: dict[str, Transition] = {
     CaseAction.RESUBMIT: _t({S.AWAITING_SUPPLEMENT}, S.SUPPLEMENTED, Actor.APPLICANT),
     # Accepting from awaiting_supplement: the applicant brought the full supplement to the window.
     CaseAction.ACCEPT: _t({*_BEFORE_ACCEPTANCE, S.AWAITING_SUPPLEMENT}, S.ACCEPTED, Actor.CLERK),
-    # 行政许可法 Art. 32: no supplement notice within 5 days of receipt -> accepted from receipt.
-    CaseAction.DEEM_ACCEPTED: _t({S.SUBMITTED, S.PRECHECKED}, S.ACCEPTED, Actor.SYSTEM),
+    # 行政许可法 Art. 32: no supplement notice within 5 days of receipt -> accepted from receipt;
+    # a full supplement not accepted or refused within 5 days -> accepted from its arrival.
+    CaseAction.DEEM_ACCEPTED: _t(_BEFORE_ACCEPTANCE, S.ACCEPTED, Actor.SYSTEM),
     CaseAction.ACCEPT_INSTANT: _t(
         {*_BEFORE_ACCEPTANCE, S.AWAITING_SUPPLEMENT}, S.COMPLETED, Actor.CLERK
     ),

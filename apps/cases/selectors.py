@@ -145,10 +145,18 @@ def _sla_condition(level: str, now: datetime) -> Q:
     from apps.core import calendar
 
     running = Q(status__in=[CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW])
+    red = _red_q(now)
     if level == "red":
-        return running & Q(deadline__lt=now)
+        return running & red
     horizon = calendar.working_deadline(now, sla.yellow_threshold())
-    return running & Q(deadline__gte=now, deadline__lte=horizon)
+    return running & Q(deadline__lte=horizon) & ~red
+
+
+def _red_q(now: datetime) -> Q:
+    """Stored deadlines that are red at ``now`` (``sla.is_red`` as a query)."""
+    if sla.red_threshold() == 0:
+        return Q(deadline__lt=now)
+    return Q(deadline__lte=sla.red_cutoff(now))
 
 
 def list_cases_for_department(

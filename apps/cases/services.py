@@ -700,15 +700,12 @@ def request_supplement(
         kind = _begin(case, CaseAction.REQUEST_SUPPLEMENT, actor)
         cleaned = _clean_supplement_items(case, items)
         now = timezone.now()
-        if (
-            case.status in (CaseStatus.SUBMITTED, CaseStatus.PRECHECKED)
-            and case.supplement_notice_due is not None
-            and now > case.supplement_notice_due
-        ):
-            raise DomainError(
-                _("已超过收件后五日的补正告知期限，依法自收件之日起视为受理"),
-                code="supplement_window_passed",
-            )
+        if case.supplement_notice_due is not None and now > case.supplement_notice_due:
+            if case.status == CaseStatus.SUPPLEMENTED:
+                message = _("已超过补正材料收到后五日的期限，依法自补正材料收到之日起视为受理")
+            else:
+                message = _("已超过收件后五日的补正告知期限，依法自收件之日起视为受理")
+            raise DomainError(message, code="supplement_window_passed")
         previous = list(case.supplement_notices.all())
         if previous:
             allowed = {key for notice in previous for key in notice.keys}
@@ -772,7 +769,18 @@ def resubmit_case(*, case_id: int, actor: CaseActor, note: str = "") -> Case:
         now = timezone.now()
         notice.fulfilled_at = now
         notice.save(update_fields=["fulfilled_at", "updated_at"])
-        _apply(case, CaseAction.RESUBMIT, actor, kind, note=note, data={"notice_id": notice.pk})
+        # Art. 32 again: the full supplement is a new receipt. The acceptance date is its
+        # arrival, and without acceptance or refusal within 5 days the case counts as accepted
+        # from that arrival (``deem_case_accepted``).
+        _apply(
+            case,
+            CaseAction.RESUBMIT,
+            actor,
+            kind,
+            changes={"supplement_notice_due": sla.supplement_notice_deadline(now)},
+            note=note,
+            data={"notice_id": notice.pk},
+        )
     return case
 
 
@@ -800,6 +808,38 @@ def _check_tolerances(case: Case, tolerances: Sequence[Mapping[str, Any]]) -> li
     return cleaned
 
 
+def _supplement_arrival(case: Case) -> datetime | None:
+    """When the latest full supplement arrived (``None`` if none was ever fulfilled)."""
+    notice = (
+        case.supplement_notices.filter(fulfilled_at__isnull=False).order_by("-sequence").first()
+    )
+    return notice.fulfilled_at if notice is not None else None
+
+
+def _acceptance_moment(case: Case, now: datetime) -> tuple[datetime, bool]:
+    """The acceptance date of ``case`` if accepted ``now``, and whether Art. 32 deems it.
+
+    行政许可法 Art. 32 (DOMAIN.md §1.6):
+    - after a supplement, the acceptance date is the day the full supplement arrived
+      (resubmission), not the moment the clerk accepts;
+    - when the 5-day window (from receipt, or from the full supplement's arrival) has passed,
+      the case counts as accepted from that receipt, even if a clerk presses 受理 before the
+      beat task has applied the rule;
+    - a supplement handed in at the window (accepting from 待补正) arrives now.
+    """
+    if case.status == CaseStatus.AWAITING_SUPPLEMENT:
+        return now, False
+    deemed = case.supplement_notice_due is not None and now > case.supplement_notice_due
+    if case.status == CaseStatus.SUPPLEMENTED:
+        arrival = _supplement_arrival(case)
+        assert arrival is not None, "supplemented always has a fulfilled notice"
+        return arrival, deemed
+    if deemed:
+        assert case.received_at is not None
+        return case.received_at, True
+    return now, False
+
+
 def _accept(
     case: Case,
     actor: CaseActor,
@@ -825,7 +865,7 @@ def _accept(
     now = timezone.now()
     notice = _open_notice(case)
     if notice is not None:
-        # The full supplement arrived (at the window): the acceptance date is today.
+        # The full supplement arrived at the window: the acceptance date is now.
         notice.fulfilled_at = now
         notice.save(update_fields=["fulfilled_at", "updated_at"])
     case.materials.filter(is_current=True, status=MaterialStatus.PENDING).update(
@@ -840,10 +880,12 @@ def _accept(
             commitment=item["commitment"],
             due_at=calendar.working_deadline(now, days),
         )
-    case.accepted_at = now
+    accepted_at, deemed = _acceptance_moment(case, now)
+    case.accepted_at = accepted_at
     case.promised_days = _promised_days(case)
     changes: dict[str, Any] = {
-        "accepted_at": now,
+        "accepted_at": accepted_at,
+        "deemed_accepted": deemed,
         "accepted_by": actor.user,
         "promised_days": case.promised_days,
         "deadline": _deadline(case),
@@ -859,7 +901,12 @@ def _accept(
         kind,
         changes=changes,
         note=note,
-        data={"tolerated": [t["key"] for t in tolerated], "deadline": changes["deadline"]},
+        data={
+            "tolerated": [t["key"] for t in tolerated],
+            "accepted_at": accepted_at,
+            "deemed_accepted": deemed,
+            "deadline": changes["deadline"],
+        },
     )
     _enqueue_acceptance_handoff(case, actor)
 
@@ -892,7 +939,8 @@ def accept_instant_case(*, case_id: int, actor: CaseActor, note: str = "") -> Ca
 
 
 def deem_case_accepted(*, case_id: int) -> Case | None:
-    """行政许可法 Art. 32: no supplement notice within 5 days → accepted from receipt.
+    """行政许可法 Art. 32: no supplement notice within 5 days → accepted from receipt; after a
+    full supplement, not accepted or refused within 5 days → accepted from its arrival.
 
     Idempotent: returns ``None`` (and writes nothing) when the case is no longer waiting or the
     window has not passed. Called by the beat task.
@@ -905,21 +953,26 @@ def deem_case_accepted(*, case_id: int) -> Case | None:
         if case.supplement_notice_due is None or timezone.now() <= case.supplement_notice_due:
             return None
         kind = _begin(case, CaseAction.DEEM_ACCEPTED, actor)
-        assert case.received_at is not None
-        case.accepted_at = case.received_at
+        accepted_at, _deemed = _acceptance_moment(case, timezone.now())
+        case.accepted_at = accepted_at
         case.promised_days = _promised_days(case)
+        if case.status == CaseStatus.SUPPLEMENTED:
+            note = _("补正材料收到后五日内未受理，依法自补正材料收到之日起视为受理")
+        else:
+            note = _("收件后五日内未一次性告知补正，依法自收件之日起视为受理")
         _apply(
             case,
             CaseAction.DEEM_ACCEPTED,
             actor,
             kind,
             changes={
-                "accepted_at": case.received_at,
+                "accepted_at": accepted_at,
                 "deemed_accepted": True,
                 "promised_days": case.promised_days,
                 "deadline": _deadline(case),
             },
-            note=_("收件后五日内未一次性告知补正，依法自收件之日起视为受理"),
+            note=note,
+            data={"accepted_at": accepted_at},
         )
         _enqueue_acceptance_handoff(case, actor)
     return case
@@ -1327,7 +1380,7 @@ def apply_case_deadlines(*, batch: int = 500) -> dict[str, int]:
     deemed = expired = 0
     due_ids = list(
         Case.objects.filter(
-            status__in=[CaseStatus.SUBMITTED, CaseStatus.PRECHECKED],
+            status__in=TRANSITIONS[CaseAction.DEEM_ACCEPTED].sources,
             supplement_notice_due__lt=now,
         )
         .order_by("supplement_notice_due")
@@ -1356,15 +1409,30 @@ def apply_case_deadlines(*, batch: int = 500) -> dict[str, int]:
 def raise_sla_warnings(*, batch: int = 2000) -> dict[str, int]:
     """Raise yellow/red warnings once per (case, level) (idempotent, beat task).
 
-    Only cases whose clock runs are scanned, and only those whose deadline falls within the
-    yellow threshold, using the (status, deadline) index.
+    Only cases whose clock runs are scanned, only those whose deadline falls within the yellow
+    threshold, and never a (case, level) pair already warned: a red case is out of the scan
+    for good, a yellow one comes back only once it is overdue by the red threshold. So however
+    many cases are already warned, every batch holds only cases that still need a warning.
     """
+    from django.db.models import Exists, OuterRef, Q
+
+    from apps.cases.constants import SlaLevel
+
     now = timezone.now()
     horizon = calendar.working_deadline(now, sla.yellow_threshold())
+    warned = {
+        level: Exists(SlaWarning.objects.filter(case_id=OuterRef("pk"), level=level))
+        for level in (SlaLevel.YELLOW, SlaLevel.RED)
+    }
+    red_now = (
+        Q(deadline__lt=now) if sla.red_threshold() == 0 else Q(deadline__lte=sla.red_cutoff(now))
+    )
     candidates = (
         Case.objects.filter(
             status__in=[CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW], deadline__lte=horizon
         )
+        .filter(~warned[SlaLevel.RED])
+        .filter(red_now | ~warned[SlaLevel.YELLOW])
         .only(
             "pk",
             "accepted_at",
@@ -1376,7 +1444,7 @@ def raise_sla_warnings(*, batch: int = 2000) -> dict[str, int]:
             "number",
             "department_id",
         )
-        .order_by("deadline")[:batch]
+        .order_by("deadline", "pk")[:batch]
     )
     raised = {"yellow": 0, "red": 0}
     for case in candidates:
@@ -1442,18 +1510,63 @@ def notify_case_event(*, event_id: int) -> None:
     )
 
 
-def notify_sla_warning(*, warning_id: int) -> None:
-    """Tell the clerk's department about a warning (HOOK for notifications; logs for now)."""
+def sla_warning_recipients(case: Case) -> list[int]:
+    """Who hears of a warning: the case's clerks (clerks of its hall for a walk-in case, the
+    department's clerks for an online one, and whoever accepted it) and the department
+    (its department admins and reviewers). Active staff only."""
+    from apps.identity.constants import StaffRole
+    from apps.identity.models import StaffMembership
+
+    staff = StaffMembership.objects.filter(
+        department_id=case.department_id, is_active=True, user__is_active=True
+    )
+    clerks = staff.filter(role=StaffRole.CLERK)
+    if case.hall_id is not None:
+        clerks = clerks.filter(hall_id=case.hall_id)
+    department = staff.filter(role__in=[StaffRole.DEPT_ADMIN, StaffRole.REVIEWER])
+    ids = set(clerks.values_list("user_id", flat=True))
+    ids |= set(department.values_list("user_id", flat=True))
+    if case.accepted_by_id is not None and staff.filter(user_id=case.accepted_by_id).exists():
+        ids.add(case.accepted_by_id)
+    return sorted(ids)
+
+
+def notify_sla_warning(*, warning_id: int) -> int:
+    """Tell the case's clerks and the department about a warning (站内消息, once per
+    (recipient, case, level): a retried task notifies nobody twice). Returns notices created."""
+    from django.urls import reverse
+
+    from apps.notifications.services import notify_users
+
     warning = SlaWarning.objects.select_related("case").filter(pk=warning_id).first()
     if warning is None:
-        return
+        return 0
+    case = warning.case
+    if warning.level == "red":
+        title = _("办件 %(number)s 已超期") % {"number": case.number}
+    else:
+        title = _("办件 %(number)s 即将超期") % {"number": case.number}
+    body = _("承诺办结日期：%(deadline)s；剩余工作日：%(days)s") % {
+        "deadline": f"{timezone.localtime(warning.deadline):%Y-%m-%d}",
+        "days": warning.days_left,
+    }
+    created = notify_users(
+        recipients=sla_warning_recipients(case),
+        key=f"cases.sla_warning:{case.pk}:{warning.level}",
+        kind="cases.sla_warning",
+        title=title,
+        body=body,
+        url=reverse("office-cases:case", args=[case.pk]),
+    )
     logger.warning(
         "case.sla_warning",
         extra={
             "warning_id": warning.pk,
             "case_id": warning.case_id,
             "level": warning.level,
-            "department_id": warning.case.department_id,
+            "department_id": case.department_id,
             "days_left": warning.days_left,
+            "notified": created,
         },
     )
+    return created

@@ -6,8 +6,9 @@
   do not count: a pause from day P to day R takes the working days in (P, R] off the clock.
 - 延长审批 (special procedure type 1) adds working days to the limit.
 - The deadline is the end of the last working day.
-- Warnings (电子监察 预警): yellow when ``days_left <= yellow_days`` (default 2), red when overdue;
-  the thresholds are settings (○ in DOMAIN.md: local practice).
+- Warnings (电子监察 预警): yellow when ``days_left <= CASES_SLA_YELLOW_DAYS`` (default 2), red
+  when overdue by at least ``CASES_SLA_RED_OVERDUE_DAYS`` working days (default 0: as soon as
+  the deadline has passed); both thresholds are settings (○ in DOMAIN.md: local practice).
 
 All calendar arithmetic goes through ``apps.core.calendar`` (STYLE.md N6).
 """
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.core import calendar
 
@@ -87,8 +89,43 @@ def yellow_threshold() -> int:
     return int(settings.CASES_SLA_YELLOW_DAYS)
 
 
-def warning_level(clock: Clock, now: datetime, *, yellow_days: int | None = None) -> str | None:
-    """``"red"`` when overdue, ``"yellow"`` when few working days are left, else ``None``.
+def red_threshold() -> int:
+    """Working days a case must be overdue before it turns red (0: once past the deadline)."""
+    return max(0, int(settings.CASES_SLA_RED_OVERDUE_DAYS))
+
+
+def is_red(deadline_at: datetime, now: datetime, *, red_days: int | None = None) -> bool:
+    """Past ``deadline_at`` by at least the red threshold in working days."""
+    red = red_threshold() if red_days is None else red_days
+    if now <= deadline_at:
+        return False
+    return red == 0 or calendar.count_working_days(deadline_at, now) >= red
+
+
+def red_cutoff(now: datetime, *, red_days: int | None = None) -> datetime:
+    """The latest stored deadline that is red at ``now`` (for queries on the stored deadline):
+    ``deadline < now`` when the threshold is 0, else ``deadline <= red_cutoff(now)``."""
+    red = red_threshold() if red_days is None else red_days
+    if red == 0:
+        return now
+    day = timezone.localdate(now)
+    # Deadlines are ends of days: step back until ``red`` working days lie after the day.
+    for _ in range(366):
+        day -= timedelta(days=1)
+        if calendar.count_working_days(day, now) >= red:
+            return calendar.end_of_day(day)
+    raise ValueError("red threshold longer than a year")  # pragma: no cover
+
+
+def warning_level(
+    clock: Clock,
+    now: datetime,
+    *,
+    yellow_days: int | None = None,
+    red_days: int | None = None,
+) -> str | None:
+    """``"red"`` when overdue by the red threshold, ``"yellow"`` when few working days are left
+    (or overdue, but not yet by the red threshold), else ``None``.
 
     A paused clock raises no new warning: the time does not count.
     """
@@ -97,7 +134,7 @@ def warning_level(clock: Clock, now: datetime, *, yellow_days: int | None = None
     if is_paused(clock):
         return None
     yellow = yellow_threshold() if yellow_days is None else yellow_days
-    if now > deadline(clock, now):
+    if is_red(deadline(clock, now), now, red_days=red_days):
         return SlaLevel.RED
     if days_left(clock, now) <= yellow:
         return SlaLevel.YELLOW
