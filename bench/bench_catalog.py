@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from stdnum.cn import uscc
 
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import override_settings
 
@@ -54,7 +55,7 @@ def _catalogue() -> int:
     from apps.catalog.permissions import SYSTEM
     from apps.catalog.services import create_item, ensure_themes, publish_item
     from apps.core.models import AdministrativeLevel, Department, Region, RegionLevel
-    from bench.catalog_data import generate_items
+    from bench.catalog_data import delete_generated_items, generate_items, generated_items
 
     ensure_themes()
     region, _ = Region.objects.get_or_create(
@@ -69,10 +70,12 @@ def _catalogue() -> int:
             "level": AdministrativeLevel.PROVINCE,
         },
     )
-    generated = ServiceItem.objects.filter(implementation_code__startswith=f"{department.uscc}9")
-    if generated.count() == N_ITEMS:
+    generated = generated_items(department)
+    own_versions = generated.filter(current_version__item=F("pk"))
+    if generated.count() == N_ITEMS and own_versions.count() == N_ITEMS:
         return ServiceItem.objects.filter(status="published").count()
-    generated.delete()
+    # An earlier generator (all items sharing one version) or an interrupted run: start over.
+    delete_generated_items(department)
     item = ServiceItem.objects.filter(department=department, basic_code="000000000001").first()
     if item is None:
         item = create_item(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -232,13 +232,23 @@ class ItemListApi(generics.ListAPIView):
         )
         code = params.get("code", "")
         if code:
-            queryset = queryset.filter(implementation_code=code) | queryset.filter(basic_code=code)
+            # The implementation code is frozen at the first publish; the basic code is the
+            # published version's (a draft may change it).
+            queryset = queryset.filter(
+                Q(implementation_code=code) | Q(current_version__basic_code=code)
+            )
         text = params.get("search", "")
         if text.strip():
             queryset = selectors.search_items(text, base=queryset).items
         else:
             queryset = queryset.order_by("implementation_code")
         return _list_rows(queryset)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not request.query_params.get("search", "").strip():
+            return super().list(request, *args, **kwargs)
+        with selectors.search_transaction():  # every search statement through the GIN index
+            return super().list(request, *args, **kwargs)
 
 
 @extend_schema(tags=["catalog"], summary="事项详情（当前发布版本的全部要素）")

@@ -166,7 +166,7 @@ ITEMS: list[T] = [
         "20",
         ["birth", "education"],
         [HUKOU, PHOTO, AGENT],
-        "身份证 办身份证 首次办证",
+        "身份证 办身份证 首次办证 身份证办理 身份证申请",
         visits=1,
         visits_reason=IDENTITY_VISIT,
         legal=60,
@@ -175,7 +175,7 @@ ITEMS: list[T] = [
         result_type="licence",
         result_licence="居民身份证",
         fee=("居民身份证工本费", "首次申领20元", "《关于居民身份证收费标准及有关问题的通知》"),
-        variants=["首次申领", "到期换领"],
+        variants=["首次申领（年满十六周岁）", "首次申领（未满十六周岁）"],
     ),
     T(
         "居民身份证换领、补领",

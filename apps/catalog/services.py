@@ -378,6 +378,7 @@ def publish_problems(
 def _index_item(item: ServiceItem) -> None:
     """Refresh the search columns from the values being published (apps.catalog.search)."""
     objects = set(item.service_objects or [])
+    item.published_name = item.name
     item.serves_person = ServiceObject.PERSON in objects
     item.serves_enterprise = bool(objects - {ServiceObject.PERSON})
     if connection.vendor != "postgresql":
@@ -449,6 +450,7 @@ def publish_item(*, actor: Any, item_id: int, change_note: str = "") -> ItemVers
             "status",
             "status_reason",
             "has_unpublished_changes",
+            "published_name",
             "serves_person",
             "serves_enterprise",
             "updated_at",

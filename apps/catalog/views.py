@@ -60,7 +60,7 @@ def item_index(request: HttpRequest) -> HttpResponse:
     """Browse by life event / enterprise stage, department, region level, audience."""
     filters = _filters(request)
     items = selectors.filter_items(selectors.published_items(), **filters).order_by(
-        "department__level", "name", "implementation_code"
+        "department__level", "current_version__name", "implementation_code"
     )
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     theme = Theme.objects.filter(code=filters["theme"]).first() if filters["theme"] else None
@@ -82,8 +82,10 @@ def item_search(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     text = request.GET.get("q", "")
     base = selectors.filter_items(selectors.published_items(), **filters)
-    result = selectors.search_items(text, base=base)
-    page = Paginator(result.items, PAGE_SIZE).get_page(request.GET.get("page"))
+    with selectors.search_transaction():  # every search statement through the GIN index
+        result = selectors.search_items(text, base=base)
+        page = Paginator(result.items, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
     return render(
         request,
         "catalog/item_search.html",

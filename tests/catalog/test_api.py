@@ -46,3 +46,94 @@ def test_detail_shows_the_published_version_not_the_draft(department) -> None:
     assert body["name"] == "已发布名称"
     assert body["elements"]["process_steps"][0]["name"] == "受理"
     assert APIClient().get("/api/v1/catalog/items/NOPE/").status_code == 404
+
+
+def _codes(params: dict[str, str]) -> list[str]:
+    response = APIClient().get("/api/v1/catalog/items/", params)
+    assert response.status_code == 200
+    return sorted(r["code"] for r in response.json()["results"])
+
+
+def _two_regions() -> tuple:
+    """A city department (南昌市) and a county department of another city (九江 濂溪区)."""
+    from apps.core.models import AdministrativeLevel, RegionLevel
+    from tests.core.factories import DepartmentFactory, RegionFactory
+
+    province = RegionFactory()
+    nanchang = RegionFactory(code="360100", name="南昌市", level=RegionLevel.CITY, parent=province)
+    jiujiang = RegionFactory(code="360400", name="九江市", level=RegionLevel.CITY, parent=province)
+    lianxi = RegionFactory(code="360402", name="濂溪区", level=RegionLevel.COUNTY, parent=jiujiang)
+    city = DepartmentFactory(region=nanchang, level=AdministrativeLevel.CITY)
+    county = DepartmentFactory(region=lianxi, level=AdministrativeLevel.COUNTY)
+    return city, county
+
+
+def test_filters_by_type_region_and_code(department) -> None:
+    # given: a licensing item and a public-service item in two regions
+    city, county = _two_regions()
+    licence, _ = published_item(city, item_type="01", name="食品经营许可")
+    service, _ = published_item(county, item_type="20", name="食品安全咨询")
+    # then: each filter keeps one and excludes the other
+    assert _codes({"item_type": "01"}) == [licence.implementation_code]
+    assert _codes({"item_type": "20"}) == [service.implementation_code]
+    assert _codes({"region": "360100"}) == [licence.implementation_code]
+    assert _codes({"region": "360402"}) == [service.implementation_code]  # county + its city
+    assert _codes({"code": licence.implementation_code}) == [licence.implementation_code]
+    assert _codes({"code": service.basic_code}) == [service.implementation_code]
+    assert _codes({"code": "NOPE"}) == []
+    # and combined with a search
+    assert _codes({"search": "食品", "region": "360402"}) == [service.implementation_code]
+    assert _codes({"search": "食品", "item_type": "01"}) == [licence.implementation_code]
+
+
+def test_region_and_audience_filters_exclude_items_from_a_search() -> None:
+    # given: the same search term in two regions and for two audiences
+    city, county = _two_regions()
+    person_city, _ = published_item(city, name="护照签发", service_objects=["1"])
+    firm_city, _ = published_item(city, name="护照代办企业备案", service_objects=["2"])
+    person_county, _ = published_item(county, name="护照加注", service_objects=["1"])
+    # then
+    assert _codes({"search": "护照"}) == sorted(
+        i.implementation_code for i in (person_city, firm_city, person_county)
+    )
+    assert _codes({"search": "护照", "region": "360100"}) == sorted(
+        i.implementation_code for i in (person_city, firm_city)
+    )
+    assert _codes({"search": "护照", "audience": "person"}) == sorted(
+        i.implementation_code for i in (person_city, person_county)
+    )
+    assert _codes({"search": "护照", "region": "360100", "audience": "enterprise"}) == [
+        firm_city.implementation_code
+    ]
+
+
+def test_an_unpublished_draft_edit_changes_no_public_filter_or_ranking(department) -> None:
+    from apps.catalog.services import update_item
+    from tests.catalog.factories import superuser
+
+    # given: two published items; the second's name is the exact query
+    first, _ = published_item(department, item_type="01", name="护照签发（首次申领）")
+    second, _ = published_item(department, item_type="01", name="护照签发")
+    before = [
+        r["code"]
+        for r in APIClient().get("/api/v1/catalog/items/", {"search": "护照签发"}).json()["results"]
+    ]
+    assert before == [second.implementation_code, first.implementation_code]
+    # when: drafts change the type, the basic code and the names, and are not published
+    old_basic = first.basic_code
+    update_item(
+        actor=superuser(),
+        item_id=first.pk,
+        fields={"item_type": "20", "basic_code": "999999999999", "name": "护照签发"},
+    )
+    update_item(actor=superuser(), item_id=second.pk, fields={"name": "护照签发（草稿）"})
+    # then: the public filters and the ranking still read the published versions
+    assert _codes({"item_type": "20"}) == []
+    assert first.implementation_code in _codes({"item_type": "01"})
+    assert _codes({"code": "999999999999"}) == []
+    assert _codes({"code": old_basic}) == [first.implementation_code]
+    after = [
+        r["code"]
+        for r in APIClient().get("/api/v1/catalog/items/", {"search": "护照签发"}).json()["results"]
+    ]
+    assert after == before
