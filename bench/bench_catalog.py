@@ -5,12 +5,17 @@ serializers, PostgreSQL), one request at a time, interleaved in the same run (fi
 the bare endpoint of ``bench.urls`` before each search), so both see the same machine:
 ``GET /api/v1/catalog/items/?search=…`` (page of 20, each result with its materials and
 versions) over a fixed mix of queries — Chinese words, pinyin, initials, synonyms,
-one-character typos, broad one-word terms, nonsense. Throughput is requests per second of
-busy time, one client.
+one-character typos, broad one-word terms, nonsense. Single-client throughput is requests
+per second of busy time. Concurrent throughput: ``CLIENTS`` forked client processes, each
+with its own database connection, call one endpoint as fast as they can for
+``CONCURRENT_SECONDS`` — the bare endpoint, then the search over the same query mix — and the
+requests per second of wall time are compared (same machine, same run; on 2 cores the client
+processes and PostgreSQL share the CPUs, so this is the throughput of the whole box).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +30,8 @@ from django.test.utils import override_settings
 N_ITEMS = 10_000
 ROUNDS = 6  # passes over the query mix
 BARE_PER_SEARCH = 5  # bare requests before each search request
+CLIENTS = 4  # concurrent client processes
+CONCURRENT_SECONDS = 8.0
 
 # (kind, query): the kinds of the search quality test, plus broad one-word terms that match a
 # large share of the catalogue (the worst case for ranking).
@@ -137,6 +144,57 @@ def _figures(latencies: Sequence[float], elapsed: float) -> dict[str, float]:
     }
 
 
+def _client_process(kind: str, offset: int, start_at: float, queue: multiprocessing.Queue) -> None:
+    """One concurrent client (a forked process with its own database connection)."""
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def call(n: int) -> None:
+        if kind == "bare":
+            response = client.get("/bench/bare/")
+        else:
+            response = client.get(
+                "/api/v1/catalog/items/", {"search": QUERIES[n % len(QUERIES)][1]}
+            )
+        assert response.status_code == 200
+
+    try:
+        call(offset)  # connect before the clock starts
+        time.sleep(max(0.0, start_at - time.time()))
+        deadline = time.perf_counter() + CONCURRENT_SECONDS
+        latencies = []
+        n = offset
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            call(n)
+            latencies.append(time.perf_counter() - t0)
+            n += 1
+        queue.put(latencies)
+    finally:
+        connection.close()
+
+
+def _concurrent(kind: str) -> dict[str, float]:
+    """Requests per second of wall time with ``CLIENTS`` processes, and their latencies."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    connection.close()  # children must not share the parent's database socket
+    start_at = time.time() + 2.0
+    processes = [
+        context.Process(target=_client_process, args=(kind, i * 5, start_at, queue))
+        for i in range(CLIENTS)
+    ]
+    for process in processes:
+        process.start()
+    latencies: list[float] = []
+    for _ in processes:
+        latencies.extend(queue.get(timeout=CONCURRENT_SECONDS + 120))
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0, f"{kind} client failed"
+    figures = _figures(latencies, CONCURRENT_SECONDS)
+    return {**figures, "requests": len(latencies)}
+
+
 def search_latency() -> list[dict]:
     items = _catalogue()
     with connection.cursor() as cursor:
@@ -184,6 +242,9 @@ def _measure(client: Client, items: int) -> list[dict]:
                 all_latencies.extend(latencies)
         bare_elapsed = sum(bare_latencies)
         search_elapsed = sum(all_latencies)
+        # Several clients at once, the bare endpoint first, then the search.
+        bare_concurrent = _concurrent("bare")
+        search_concurrent = _concurrent("search")
 
     bare_figures = _figures(bare_latencies, bare_elapsed)
     search_figures = _figures(all_latencies, search_elapsed)
@@ -209,6 +270,28 @@ def _measure(client: Client, items: int) -> list[dict]:
             "p95": round(search_figures["p95_ms"] / bare_figures["p95_ms"], 1),
             "throughput": round(search_figures["rps"] / bare_figures["rps"], 3),
             **common,
+        },
+    ]
+    concurrent = {"items": items, "page_size": 20, "concurrency": CLIENTS}
+    results += [
+        {
+            "metric": "bare DRF endpoint, concurrent clients",
+            "unit": "ms",
+            **bare_concurrent,
+            "concurrency": CLIENTS,
+        },
+        {
+            "metric": "catalog search API, concurrent clients",
+            "unit": "ms",
+            **search_concurrent,
+            **concurrent,
+        },
+        {
+            "metric": "catalog search API / bare DRF endpoint, concurrent clients",
+            "unit": "ratio",
+            "p50": round(search_concurrent["p50_ms"] / bare_concurrent["p50_ms"], 1),
+            "throughput": round(search_concurrent["rps"] / bare_concurrent["rps"], 3),
+            **concurrent,
         },
     ]
     for kind, latencies in per_kind.items():

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from apps.catalog import selectors
 from apps.catalog.constants import ItemType, ThemeAudience
+from apps.catalog.forms import build_application_form
 from apps.catalog.models import ItemMaterial, Theme
 from apps.core.models import AdministrativeLevel, Department, Region, ServiceWindow
 
@@ -110,6 +111,15 @@ def item_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("hall__code", "number")
     )
     materials = version.materials.all() if version else ItemMaterial.objects.none()
+    form_fields = [
+        {
+            "label": field.label,
+            "required": field.field.required,
+            "options": [str(name) for value, name in getattr(field.field, "choices", []) if value],
+            "help": field.help_text,
+        }
+        for field in (build_application_form(version) if version and version.form_schema else [])
+    ]
     return render(
         request,
         "catalog/item_detail.html",
@@ -118,6 +128,7 @@ def item_detail(request: HttpRequest, code: str) -> HttpResponse:
             "version": version,
             "materials": materials,
             "variants": version.variants.all() if version else [],
+            "form_fields": form_fields,
             "windows": windows,
             "versions": item.versions.order_by("-version").only(
                 "version", "published_at", "change_note", "item_id"

@@ -438,3 +438,63 @@ def test_suspend_query_count(dept_client, department, django_assert_max_num_quer
     with django_assert_max_num_queries(17):
         response = dept_client.post(item_url(item, "suspend"), {"reason": "检修"}, format="json")
     assert response.status_code == 200
+
+
+def test_publish_refuses_malformed_codes_in_the_api(dept_client, department) -> None:
+    # given: a draft whose basic and local codes and variant code are malformed (a draft may
+    # hold them; publishing may not)
+    created = dept_client.post(
+        LIST_URL,
+        payload(
+            basic_code="ab-1234",
+            local_basic_code="本地 编码",
+            variants=[{"code": "36010200000001", "name": "首次申领"}],
+        ),
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    item = ServiceItem.objects.get(pk=created.json()["id"])
+    # when
+    response = dept_client.post(item_url(item, "publish"), {}, format="json")
+    # then
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["basic_code"] == ["基本编码只能由数字和大写字母组成"]
+    assert errors["local_basic_code"] == [
+        "地方编码只能包含字母、数字、点、下划线和连字符，且不超过64位"
+    ]
+    assert errors["variants[0]"] == ["业务办理项编码应以所属事项的实施编码开头"]
+    assert ItemVersion.objects.count() == 0
+
+
+def test_variants_are_created_published_and_shown(dept_client, department, client) -> None:
+    # given: a draft with two handling variants (业务办理项)
+    data = payload()
+    code = f"{department.uscc}{data['exercise_level']}{data['basic_code']}"
+    created = dept_client.post(
+        LIST_URL,
+        {
+            **data,
+            "variants": [
+                {"code": f"{code}01", "name": "首次申领", "description": "年满十六周岁首次申领"},
+                {"code": f"{code}02", "name": "遗失补领", "description": "证件遗失的"},
+            ],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert [v["name"] for v in created.json()["variants"]] == ["首次申领", "遗失补领"]
+    item = ServiceItem.objects.get(pk=created.json()["id"])
+    # when
+    published = dept_client.post(item_url(item, "publish"), {}, format="json")
+    # then: the public detail API and the guide show the published variants
+    assert published.status_code == 201, published.json()
+    detail = APIClient().get(f"/api/v1/catalog/items/{item.implementation_code}/").json()
+    assert detail["variants"] == [
+        {"code": f"{code}01", "name": "首次申领", "description": "年满十六周岁首次申领"},
+        {"code": f"{code}02", "name": "遗失补领", "description": "证件遗失的"},
+    ]
+    guide = client.get(reverse("catalog:item-detail", args=[item.implementation_code]))
+    html = guide.content.decode()
+    for text in ("首次申领", "年满十六周岁首次申领", "遗失补领", f"{code}02"):
+        assert text in html, text

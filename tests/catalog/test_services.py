@@ -138,6 +138,83 @@ def test_draft_edits_do_not_reach_citizens_until_published(department) -> None:
             "materials[0]",
             "“居民身份证”的电子证照类型代码格式不正确",
         ),
+        (
+            "basic_code_with_lowercase_and_punctuation",
+            {"basic_code": "ab-1234"},
+            {},
+            "basic_code",
+            "基本编码只能由数字和大写字母组成",
+        ),
+        (
+            "placeholder_basic_code",
+            {"basic_code": "000000000000"},
+            {},
+            "basic_code",
+            "基本编码不能是占位符",
+        ),
+        (
+            "bad_local_basic_code",
+            {"local_basic_code": "本地编码"},
+            {},
+            "local_basic_code",
+            "地方编码只能包含字母、数字、点、下划线和连字符，且不超过64位",
+        ),
+        (
+            "bad_local_implementation_code",
+            {"local_implementation_code": "36 01 02"},
+            {},
+            "local_implementation_code",
+            "地方编码只能包含字母、数字、点、下划线和连字符，且不超过64位",
+        ),
+        (
+            "invalid_service_object_code",
+            {"service_objects": ["1", "9"]},
+            {},
+            "service_objects",
+            "“服务对象”含有无效代码",
+        ),
+        (
+            "invalid_online_depth_code",
+            {"online_depth": ["1", "9"]},
+            {},
+            "online_depth",
+            "“网上办理深度”含有无效代码",
+        ),
+        (
+            "conditional_material_without_condition",
+            {},
+            {"requirement": "conditional", "is_key": False},
+            "materials[0]",
+            "“居民身份证”为非必要材料，须说明提供情形",
+        ),
+        (
+            "key_material_not_required",
+            {},
+            {"requirement": "conditional", "condition_note": "委托他人办理的"},
+            "materials[0]",
+            "“居民身份证”为关键材料，应为必要材料",
+        ),
+        (
+            "paper_material_with_zero_copies",
+            {},
+            {"copies": 0},
+            "materials[0]",
+            "“居民身份证”须注明纸质份数",
+        ),
+        (
+            "licence_result_without_licence_type",
+            {"result_type": "licence", "result_licence_type": ""},
+            {},
+            "result_licence_type",
+            "结果为证照的，须填写电子证照类型代码",
+        ),
+        (
+            "malformed_result_licence_type",
+            {"result_type": "licence", "result_licence_type": "身份证"},
+            {},
+            "result_licence_type",
+            "电子证照类型代码格式不正确",
+        ),
     ],
 )
 def test_publish_refuses_incomplete_items_and_writes_nothing(
@@ -221,3 +298,133 @@ def test_implementation_code_frozen_after_publish(department) -> None:
             actor=superuser(), item_id=item.pk, fields={"implementation_code": "X" * 31}
         )
     assert exc_info.value.code == "implementation_code_frozen"
+
+
+@pytest.mark.parametrize(
+    ("_case", "code", "message"),
+    [
+        ("foreign_uscc", "{other}{level}{basic}", "实施编码中的统一社会信用代码与实施主体不一致"),
+        ("other_level", "{own}3{basic}", "实施编码中的行使层级与事项的行使层级不一致"),
+        ("level_not_in_a2", "{own}8{basic}", "实施编码第19位应为行使层级代码（1-7）"),
+        ("other_basic_code", "{own}{level}360000000001", "实施编码末段应为该事项的基本编码"),
+        ("too_short", "{own}", "实施编码应由实施主体统一社会信用代码、行使层级代码和基本编码组成"),
+    ],
+)
+def test_publish_refuses_a_malformed_implementation_code(
+    department, other_department, _case, code, message
+) -> None:
+    fields = element_fields()
+    code = code.format(
+        own=department.uscc,
+        other=other_department.uscc,
+        level=fields["exercise_level"],
+        basic=fields["basic_code"],
+    )
+    actor = superuser()
+    item = services.create_item(
+        actor=actor,
+        department=department,
+        fields={**fields, "implementation_code": code},
+        materials=materials(),
+    )
+    with pytest.raises(ValidationError) as exc_info:
+        services.publish_item(actor=actor, item_id=item.pk)
+    assert message in exc_info.value.message_dict["implementation_code"]
+    assert ItemVersion.objects.count() == 0
+
+
+def test_a_longer_code_of_the_same_structure_is_published(department) -> None:
+    # a 14-character basic code: the structure is checked, not the length alone
+    _, version = published_item(department, basic_code="36000012345600")
+    assert version.implementation_code == f"{department.uscc}2" + "36000012345600"
+    assert len(version.implementation_code) == 33
+
+
+def _with_variants(department, codes: list[str]) -> ServiceItem:
+    fields = element_fields()
+    code = f"{department.uscc}{fields['exercise_level']}{fields['basic_code']}"
+    return services.create_item(
+        actor=superuser(),
+        department=department,
+        fields=fields,
+        materials=materials(),
+        variants=[
+            {"code": c.format(code=code), "name": f"办理项{i}", "description": f"情形{i}"}
+            for i, c in enumerate(codes, start=1)
+        ],
+    )
+
+
+def test_variants_are_published_with_the_version(department) -> None:
+    # given
+    item = _with_variants(department, ["{code}01", "{code}02"])
+    # when
+    version = services.publish_item(actor=superuser(), item_id=item.pk)
+    # then: frozen with the version, in order; a later draft change leaves them
+    assert [(v.code[-2:], v.name) for v in version.variants.order_by("order", "pk")] == [
+        ("01", "办理项1"),
+        ("02", "办理项2"),
+    ]
+    services.update_item(
+        actor=superuser(),
+        item_id=item.pk,
+        fields={},
+        variants=[{"code": f"{item.implementation_code}03", "name": "新办理项"}],
+    )
+    assert version.variants.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("_case", "code", "message"),
+    [
+        ("not_under_the_item", "36010200000001", "业务办理项编码应以所属事项的实施编码开头"),
+        ("lowercase_suffix", "{code}ab", "业务办理项编码的后缀格式不正确"),
+        ("suffix_too_long", "{code}1234567", "业务办理项编码的后缀格式不正确"),
+    ],
+)
+def test_publish_refuses_a_malformed_variant_code(department, _case, code, message) -> None:
+    item = _with_variants(department, ["{code}01", code])
+    with pytest.raises(ValidationError) as exc_info:
+        services.publish_item(actor=superuser(), item_id=item.pk)
+    assert exc_info.value.message_dict["variants[1]"] == [message]
+    assert "variants[0]" not in exc_info.value.message_dict
+    assert ItemVersion.objects.count() == 0
+
+
+def _only_digits(code: str) -> list[str]:
+    return [] if code.isdigit() else ["只能是数字"]
+
+
+def _any_variant(code: str, *, implementation_code: str) -> list[str]:
+    return []
+
+
+def test_code_validators_can_be_replaced_in_settings(settings, department) -> None:
+    # given: a province that uses its own basic-code rule and accepts any variant code
+    settings.CATALOG_CODE_VALIDATORS = {
+        "basic": "tests.catalog.test_services._only_digits",
+        "variant": "tests.catalog.test_services._any_variant",
+    }
+    refused = services.create_item(
+        actor=superuser(),
+        department=department,
+        fields=element_fields(basic_code="36AB00000001"),
+        materials=materials(),
+    )
+    with pytest.raises(ValidationError) as exc_info:
+        services.publish_item(actor=superuser(), item_id=refused.pk)
+    assert exc_info.value.message_dict["basic_code"] == ["只能是数字"]
+    # the other validators are still the defaults, and the replaced variant rule applies
+    item = _with_variants(department, ["free-form variant"])
+    version = services.publish_item(actor=superuser(), item_id=item.pk)
+    assert version.variants.get().code == "free-form variant"
+
+
+def test_variant_suffix_pattern_can_be_set(settings, department) -> None:
+    settings.CATALOG_VARIANT_SUFFIX_PATTERN = r"^-[a-z]{3}$"
+    refused = _with_variants(department, ["{code}01"])
+    with pytest.raises(ValidationError) as exc_info:
+        services.publish_item(actor=superuser(), item_id=refused.pk)
+    assert exc_info.value.message_dict["variants[0]"] == ["业务办理项编码的后缀格式不正确"]
+    accepted = _with_variants(department, ["{code}-abc"])
+    assert services.publish_item(actor=superuser(), item_id=accepted.pk).variants.count() == 1

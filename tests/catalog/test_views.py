@@ -4,8 +4,10 @@ import pytest
 
 from django.urls import reverse
 
+from apps.catalog import services
+from apps.catalog.licence_types import licence_type_code
 from apps.catalog.services import ensure_themes, update_item
-from tests.catalog.factories import published_item, superuser
+from tests.catalog.factories import element_fields, materials, published_item, superuser
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +15,29 @@ pytestmark = pytest.mark.django_db
 def test_guide_shows_every_element_and_where_to_go(client, department) -> None:
     from apps.core.models import ServiceHall, ServiceWindow
 
-    item, version = published_item(
-        department, name="普通护照签发", visits_required=1, visits_reason="需现场采集指纹"
+    actor = superuser()
+    item = services.create_item(
+        actor=actor,
+        department=department,
+        fields=element_fields(
+            name="普通护照签发",
+            visits_required=1,
+            visits_reason="需现场采集指纹",
+            local_basic_code="JX-GA-0101",
+            legal_limit_days=15,
+            promised_limit_days=7,
+            online_depth=["1", "2", "3", "4", "7"],
+            min_assurance_level=3,
+            is_free=False,
+            fee_items=[
+                {"name": "护照工本费", "standard": "120元/本", "basis": "发改价格〔2017〕1186号"}
+            ],
+            result_type="licence",
+            result_licence_type=licence_type_code("普通护照"),
+        ),
+        materials=materials(notes="须为有效期内的证件", legal_basis="《中华人民共和国护照法》"),
     )
+    version = services.publish_item(actor=actor, item_id=item.pk)
     hall = ServiceHall.objects.create(
         name="江西省政务服务中心",
         code="H1",
@@ -45,9 +67,30 @@ def test_guide_shows_every_element_and_where_to_go(client, department) -> None:
         "江西省政务服务中心",
         "03号窗口",
         "打印办事指南",
-        "不收费",
+        # local code, time limits and case kind, online depth, minimum real-name level
+        "JX-GA-0101",
+        "15 个工作日",
+        "7 个工作日",
+        "承诺件",
+        "互联网受理",
+        "互联网电子证照反馈",
+        "L3 实人认证",
+        # a charged fee with its standard and basis, the result's e-licence type
+        "护照工本费：120元/本（依据：发改价格〔2017〕1186号）",
+        "同步生成电子证照：普通护照",
+        # materials' notes and legal basis
+        "须为有效期内的证件",
+        "《中华人民共和国护照法》",
+        # the application form: its fields, whether required, the options
+        "申请表",
+        "申请人姓名",
+        "迁入日期",
+        "首次申领、到期换领、遗失补领",
     ):
         assert text in html, text
+    assert "不收费" not in html
+    rows = html.split("<h2>申请表</h2>")[1].split("</table>")[0]
+    assert (rows.count("<td>必填</td>"), rows.count("<td>选填</td>")) == (5, 1)
 
 
 def test_guide_of_draft_item_is_not_found(client, department) -> None:
