@@ -99,7 +99,7 @@ class ServiceItemAdmin(CatalogStaffMixin, admin.ModelAdmin):
     readonly_fields = ["status", "status_reason", "current_version", "has_unpublished_changes"]
     filter_horizontal = ["themes"]
     inlines = [DraftMaterialInline, DraftVariantInline]
-    actions = ["publish_selected", "suspend_selected", "resume_selected"]
+    actions = ["publish_selected", "suspend_selected", "resume_selected", "retire_selected"]
     show_full_result_count = False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -206,6 +206,15 @@ class ServiceItemAdmin(CatalogStaffMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda item: services.resume_item(actor=request.user, item_id=item.pk),
+        )
+
+    @admin.action(description=gettext_lazy("取消所选事项（不可恢复）"))
+    def retire_selected(self, request: HttpRequest, queryset: QuerySet[ServiceItem]) -> None:
+        reason = _("部门管理员在后台取消事项")
+        self._run(
+            request,
+            queryset,
+            lambda item: services.retire_item(actor=request.user, item_id=item.pk, reason=reason),
         )
 
 

@@ -10,7 +10,6 @@ department of ``apps/core/data/demo_org.json``. Basic codes here are **demo code
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 # Department kinds → USCCs per level in apps/core/data/demo_org.json.
 DEPARTMENTS: dict[str, dict[str, list[str]]] = {
@@ -152,7 +151,6 @@ class T:
     min_level: int = 2
     tolerance: bool = False
     channel: str = "both"
-    extra_fields: dict[str, Any] = field(default_factory=dict)
 
 
 IDENTITY_VISIT = "需现场采集人像和指纹信息"

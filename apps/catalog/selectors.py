@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from django.db.models import (
     F,
     FloatField,
     Prefetch,
-    Q,
     QuerySet,
     Value,
     When,
@@ -184,19 +184,14 @@ def search_items(text: str, *, base: QuerySet[ServiceItem] | None = None) -> Sea
 
     On PostgreSQL the match is ``search_vector @@ tsquery`` (GIN index); call it, and evaluate
     the result, inside ``search_transaction()`` so every statement is served by that index. The
-    zero-setup SQLite demo falls back to substring matching on name and keywords.
+    zero-setup SQLite demo matches the same lexemes in Python (``search_in_python``).
     """
     parsed = search.parse_query(text)
     queryset = base if base is not None else published_items()
     if parsed.is_empty:
         return SearchResult(parsed, queryset.none())
     if connection.vendor != "postgresql":
-        condition = Q(current_version__name__icontains=parsed.text) | Q(
-            current_version__keywords__icontains=parsed.text
-        )
-        for term in parsed.expansions:
-            condition |= Q(current_version__name__icontains=term)
-        return SearchResult(parsed, queryset.filter(condition).annotate(rank=Value(1.0)))
+        return SearchResult(parsed, search_in_python(queryset, parsed))
     # Strict first (every word), then all words but one, then any word, then sub-words and
     # single characters (typos): the first tier that finds enough is ranked.
     *narrower, tsquery = parsed.tiers
@@ -235,6 +230,70 @@ def search_transaction() -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute(INDEX_ONLY_SETTINGS)
         yield
+
+
+_LEXEME = re.compile(r"'((?:[^']|'')*)'(:\*)?")
+_WEIGHT_VALUE = {"A": 1.0, "B": 0.4, "C": 0.2, "D": 0.1}  # ts_rank's default weights
+
+
+def _lexemes(tsquery: str) -> list[tuple[str, bool]]:
+    """(lexeme, is_prefix) of a ``tsquery`` built by ``search.parse_query``."""
+    return [(m.group(1).replace("''", "'"), bool(m.group(2))) for m in _LEXEME.finditer(tsquery)]
+
+
+def search_in_python(
+    queryset: QuerySet[ServiceItem], parsed: search.ParsedQuery
+) -> QuerySet[ServiceItem]:
+    """The search of the zero-setup SQLite demo, which has no ``tsvector``: the published rows
+    (a few hundred) are indexed in Python as at publish and matched against the query's tiers
+    — pinyin, initials, synonyms and typos work as on PostgreSQL; ranking sums the weights of
+    the matched lexemes plus the same name bonus and popularity tie-break. Not for production
+    volumes."""
+    rows = queryset.values_list(
+        "pk",
+        "current_version__name",
+        "current_version__keywords",
+        "department__name",
+        "current_version__result_name",
+        "popularity",
+    )
+    documents = {
+        pk: (
+            name,
+            search.document_lexemes(
+                search.IndexedText(name=name, keywords=keywords, department=dept, result=result)
+            ),
+            min(popularity, 1000) / 10000.0,  # the same tie-break as on PostgreSQL
+        )
+        for pk, name, keywords, dept, result, popularity in rows
+    }
+    scores: dict[int, float] = {}
+    for tier in parsed.tiers:
+        wanted = _lexemes(tier)
+        for pk, (name, lexemes, popularity) in documents.items():
+            score = sum(
+                _WEIGHT_VALUE[weight]
+                for lexeme, weight in lexemes.items()
+                if any(lexeme.startswith(w) if prefix else lexeme == w for w, prefix in wanted)
+            )
+            if score:
+                bonus = 2.0 if name == parsed.text else 0.5 if parsed.text in name else 0.0
+                scores[pk] = score + bonus + popularity
+        if len(scores) >= MIN_PRECISE_RESULTS:
+            break
+    ranked = sorted(scores, key=lambda pk: -scores[pk])[:200]
+    if not ranked:
+        return queryset.none()
+    rank = Case(
+        *(When(pk=pk, then=Value(scores[pk])) for pk in ranked),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    return (
+        queryset.filter(pk__in=ranked)
+        .annotate(rank=rank)
+        .order_by("-rank", "department__level", "implementation_code")
+    )
 
 
 def _finds_enough(queryset: QuerySet[ServiceItem]) -> bool:

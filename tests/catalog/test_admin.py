@@ -101,3 +101,30 @@ def test_saving_own_item_with_materials_goes_through_the_service(
     assert item.name == "后台修改的名称"
     assert [m.key for m in item.draft_materials.all()] == ["id-card"]
     assert AuditEvent.objects.filter(action="catalog.item_updated", object_id=str(item.pk)).exists()
+
+
+def test_retire_action_on_own_item_only(admin_client_for, department, other_department) -> None:
+    # given: an own published item and another department's
+    own, _ = published_item(department)
+    foreign, _ = published_item(other_department)
+    # when
+    response = admin_client_for.post(
+        reverse("admin:catalog_serviceitem_changelist"),
+        {"action": "retire_selected", "_selected_action": [own.pk, foreign.pk]},
+        follow=True,
+    )
+    # then: the own item is retired with a reason and audited; the other is untouched
+    assert response.status_code == 200
+    own.refresh_from_db()
+    assert (own.status, own.status_reason) == ("retired", "部门管理员在后台取消事项")
+    assert ServiceItem.objects.get(pk=foreign.pk).status == "published"
+    event = AuditEvent.objects.filter(action="catalog.item_retired").get()
+    assert event.data["reason"] == "部门管理员在后台取消事项"
+    # retiring again is refused with a message, nothing written
+    again = admin_client_for.post(
+        reverse("admin:catalog_serviceitem_changelist"),
+        {"action": "retire_selected", "_selected_action": [own.pk]},
+        follow=True,
+    )
+    assert "不能执行此操作" in again.content.decode()
+    assert AuditEvent.objects.filter(action="catalog.item_retired").count() == 1

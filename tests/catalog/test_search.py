@@ -128,3 +128,11 @@ def test_parse_query_expands_synonyms_and_pinyin() -> None:
     assert "食品经营许可" in parsed.expansions
     assert "'kaifandian'" in parsed.tsquery
     assert search.parse_query("HZ").tsquery == "'hz':*"
+
+
+@pytest.mark.parametrize(("query", "expected"), QUALITY_PAIRS)
+def test_sqlite_demo_search_finds_the_same(demo_catalogue, query: str, expected: str) -> None:
+    """The zero-setup SQLite demo has no tsvector; its Python matching keeps the search page's
+    promise (pinyin, initials, synonyms, typos) over the demo catalogue."""
+    items = selectors.search_in_python(selectors.published_items(), search.parse_query(query))
+    assert expected in [item.current_version.name for item in items[:3]]
