@@ -81,6 +81,8 @@ def test_filters_by_type_region_and_code(department) -> None:
     assert _codes({"code": licence.implementation_code}) == [licence.implementation_code]
     assert _codes({"code": service.basic_code}) == [service.implementation_code]
     assert _codes({"code": "NOPE"}) == []
+    assert _codes({"level": "3"}) == [licence.implementation_code]  # city departments
+    assert _codes({"level": "4"}) == [service.implementation_code]  # county departments
     # and combined with a search
     assert _codes({"search": "食品", "region": "360402"}) == [service.implementation_code]
     assert _codes({"search": "食品", "item_type": "01"}) == [licence.implementation_code]
