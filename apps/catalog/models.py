@@ -266,6 +266,11 @@ class ItemVersion(ItemElements, TimeStampedModel):
     )
     published_via = models.CharField(_("发布渠道"), max_length=128, blank=True)
     change_note = models.CharField(_("变更说明"), max_length=300, blank=True)
+    # The themes (life events, enterprise stages) as published; the item's ``themes`` are the
+    # draft's. Set once at publish.
+    themes = models.ManyToManyField(
+        Theme, verbose_name=_("主题"), blank=True, related_name="versions"
+    )
 
     class Meta:
         verbose_name = _("事项版本")

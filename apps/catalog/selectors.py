@@ -140,7 +140,7 @@ def filter_items(
     if level:
         queryset = queryset.filter(department__level=level)
     if theme:
-        queryset = queryset.filter(themes__code=theme)
+        queryset = queryset.filter(current_version__themes__code=theme)  # as published
     return queryset
 
 

@@ -431,6 +431,7 @@ def publish_item(*, actor: Any, item_id: int, change_note: str = "") -> ItemVers
         **{field: getattr(item, field) for field in ELEMENT_FIELDS},
     )
     version.save()
+    version.themes.set(item.themes.all())
     ItemMaterial.objects.bulk_create(
         ItemMaterial(version=version, **{f: getattr(m, f) for f in MATERIAL_FIELDS})
         for m in materials

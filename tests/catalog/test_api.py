@@ -139,3 +139,26 @@ def test_an_unpublished_draft_edit_changes_no_public_filter_or_ranking(departmen
         for r in APIClient().get("/api/v1/catalog/items/", {"search": "护照签发"}).json()["results"]
     ]
     assert after == before
+
+
+def test_life_event_browsing_reads_the_published_themes(department, client) -> None:
+    from django.urls import reverse
+
+    from apps.catalog.services import publish_item, update_item
+    from tests.catalog.factories import superuser
+
+    # given: an item published under 出生 (birth)
+    item, _ = published_item(department, name="出生医学证明办理")
+    update_item(actor=superuser(), item_id=item.pk, theme_codes=["birth"])
+    publish_item(actor=superuser(), item_id=item.pk)
+    # when: its draft moves it to 住房 (housing), unpublished
+    update_item(actor=superuser(), item_id=item.pk, theme_codes=["housing"])
+    # then: citizens still find it under birth only (API and browse page)
+    assert _codes({"theme": "birth"}) == [item.implementation_code]
+    assert _codes({"theme": "housing"}) == []
+    page = client.get(reverse("catalog:index"), {"event": "housing"}).content.decode()
+    assert "出生医学证明办理" not in page
+    # and once published, under housing
+    publish_item(actor=superuser(), item_id=item.pk)
+    assert _codes({"theme": "housing"}) == [item.implementation_code]
+    assert _codes({"theme": "birth"}) == []

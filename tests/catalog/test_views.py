@@ -107,6 +107,7 @@ def test_browse_by_life_event(client, department) -> None:
     ensure_themes()
     item, _ = published_item(department, name="出生医学证明办理")
     update_item(actor=superuser(), item_id=item.pk, theme_codes=["birth"])
+    services.publish_item(actor=superuser(), item_id=item.pk)  # themes count once published
     published_item(department, name="企业注销登记")
     response = client.get(reverse("catalog:index"), {"event": "birth"})
     html = response.content.decode()
