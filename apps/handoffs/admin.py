@@ -98,7 +98,12 @@ class HandoffAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [HandoffAttemptInline, HandoffAnswerInline]
     actions = ["retry_dead_letters"]
-    readonly_fields = [field.name for field in Handoff._meta.fields]
+    # The payload is personal data encrypted at rest: never decrypted or shown here.
+    exclude = ["payload"]
+    readonly_fields = [field.name for field in Handoff._meta.fields if field.name != "payload"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Handoff]:
+        return super().get_queryset(request).defer("payload")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -24,6 +24,7 @@ from apps.handoffs.constants import (
     DeliveryMode,
     HandoffState,
 )
+from apps.handoffs.fields import EncryptedJSONField
 
 # Bumped when the shape of ``Handoff.payload`` / the push envelope changes incompatibly; the
 # version travels with every delivery so a department can branch on it.
@@ -140,7 +141,9 @@ class Handoff(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="handoffs_received",
     )
-    payload = models.JSONField(_("交接内容"), default=dict)
+    # Encrypted at rest (the form carries ID and phone numbers): apps/handoffs/fields.py.
+    # Deferred by every query that does not send or serve it (selectors, services).
+    payload = EncryptedJSONField(_("交接内容"), default=dict)
     payload_version = models.PositiveSmallIntegerField(_("内容版本"), default=PAYLOAD_VERSION)
     idempotency_key = models.CharField(
         _("幂等键"), max_length=128, unique=True, default=new_idempotency_key

@@ -77,7 +77,8 @@ class HandoffFilters:
 
 
 def _visible(user: Any) -> QuerySet[Handoff]:
-    handoffs = Handoff.objects.all()
+    # The payload (encrypted personal data) is never shown on office screens: not decrypted.
+    handoffs = Handoff.objects.defer("payload")
     if not is_platform_admin(user):
         mine = staff_department_ids(user)
         handoffs = handoffs.filter(
@@ -240,8 +241,10 @@ def list_inbox_for_department(
 
 def get_handoff_for_department(department: Department, handoff_id: int) -> Handoff:
     try:
-        return Handoff.objects.select_related("source_department", "target_department").get(
-            pk=handoff_id, target_department=department
+        return (
+            Handoff.objects.select_related("source_department", "target_department")
+            .defer("payload")
+            .get(pk=handoff_id, target_department=department)
         )
     except Handoff.DoesNotExist as exc:
         raise Http404 from exc

@@ -138,7 +138,9 @@ def enqueue_handoff(
         raise DomainError(_("交接内容必须可序列化为 JSON"), code="payload_not_json") from exc
     with transaction.atomic():
         if idempotency_key:
-            existing = Handoff.objects.filter(idempotency_key=idempotency_key).first()
+            existing = (
+                Handoff.objects.defer("payload").filter(idempotency_key=idempotency_key).first()
+            )
             if existing is not None:
                 if (existing.subject_type, existing.subject_id, existing.event) != (
                     subject_type,
@@ -328,6 +330,7 @@ def _claim(
     handoff = (
         Handoff.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("source_department", "target_department")
+        .defer("payload")  # decrypted only for a push (loaded when the envelope is built)
         .filter(pk=handoff_id)
         .first()
     )
@@ -408,7 +411,7 @@ def _dead_letter(handoff: Handoff, *, error: str, now: Any) -> None:
 def _record(handoff_id: int, attempt_id: int, result: PushResult) -> str:
     """Record the outcome of a push (third step of claim-call-record)."""
     now = timezone.now()
-    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    handoff = Handoff.objects.select_for_update().defer("payload").get(pk=handoff_id)
     attempt = HandoffAttempt.objects.select_for_update().get(pk=attempt_id)
     is_current = handoff.state == HandoffState.SENDING and handoff.current_attempt_id == attempt.pk
     attempt.status_code = result.status_code
@@ -489,10 +492,12 @@ def sweep_handoffs() -> dict[str, int]:
     grace_before = now - timedelta(seconds=settings.HANDOFF_SWEEP_GRACE_SECONDS)
     stuck_sending = list(
         Handoff.objects.select_for_update(skip_locked=True)
+        .defer("payload")
         .filter(state=HandoffState.SENDING, claimed_at__lt=stale_before)
         .order_by("pk")[:SWEEP_BATCH]
     )
-    requeued = dead = 0
+    requeued: list[int] = []
+    dead: list[int] = []
     for handoff in stuck_sending:
         HandoffAttempt.objects.filter(
             pk=handoff.current_attempt_id, outcome=AttemptOutcome.IN_PROGRESS
@@ -504,7 +509,7 @@ def sweep_handoffs() -> dict[str, int]:
         )
         if handoff.attempts >= handoff.max_attempts:
             _dead_letter(handoff, error=_("投递中断且已达最大投递次数"), now=now)
-            dead += 1
+            dead.append(handoff.pk)
             continue
         handoff.state = HandoffState.PENDING
         handoff.next_attempt_at = now
@@ -512,7 +517,7 @@ def sweep_handoffs() -> dict[str, int]:
         handoff.last_error = "attempt lost (worker or broker failure)"
         handoff.save()
         _schedule(handoff.pk)
-        requeued += 1
+        requeued.append(handoff.pk)
     overdue = list(
         Handoff.objects.select_for_update(skip_locked=True)
         .filter(state=HandoffState.PENDING, next_attempt_at__lt=grace_before)
@@ -524,10 +529,23 @@ def sweep_handoffs() -> dict[str, int]:
         Handoff.objects.filter(pk__in=overdue).update(enqueued_at=now, updated_at=now)
         for pk in overdue:
             _schedule(pk)
-    counts = {"stuck_sending": len(stuck_sending), "requeued_sending": requeued, "dead": dead}
-    counts["requeued_pending"] = len(overdue)
+    counts = {
+        "stuck_sending": len(stuck_sending),
+        "requeued_sending": len(requeued),
+        "dead": len(dead),
+        "requeued_pending": len(overdue),
+    }
     if stuck_sending or overdue:
-        logger.warning("handoff.sweep", extra=counts)
+        # The ids (at most SWEEP_BATCH each) so an operator can follow each recovered handoff.
+        logger.warning(
+            "handoff.sweep",
+            extra={
+                **counts,
+                "requeued_sending_ids": requeued,
+                "requeued_pending_ids": overdue,
+                "dead_ids": dead,
+            },
+        )
     return counts
 
 
@@ -552,7 +570,7 @@ def acknowledge_handoff(*, handoff_id: int, department: Department, actor: Any =
 
     Idempotent: acknowledging an acknowledged handoff changes nothing.
     """
-    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    handoff = Handoff.objects.select_for_update().defer("payload").get(pk=handoff_id)
     if handoff.target_department_id != department.pk:
         raise DomainError(_("只能签收发给本部门的交接"), code="not_target_department")
     if _acknowledge(handoff, now=timezone.now()):
@@ -576,6 +594,7 @@ def acknowledge_handoffs(
     wanted = sorted(set(handoff_ids))
     rows = list(
         Handoff.objects.select_for_update()
+        .defer("payload")
         .filter(pk__in=wanted, target_department=department)
         .order_by("pk")
     )
@@ -609,7 +628,7 @@ def record_handoff_answer(
     if kind not in AnswerKind.values:
         raise DomainError(_("未知的答复类型"), code="invalid_answer_kind")
     with transaction.atomic():
-        handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+        handoff = Handoff.objects.select_for_update().defer("payload").get(pk=handoff_id)
         if handoff.target_department_id != department.pk:
             raise DomainError(_("只能答复发给本部门的交接"), code="not_target_department")
         answer_data = json.loads(json.dumps(dict(data), ensure_ascii=False))
@@ -681,7 +700,7 @@ def _check_administrator(actor: Any, handoff: Handoff) -> None:
 @transaction.atomic(durable=True)
 def retry_handoff(*, handoff_id: int, actor: Any) -> Handoff:
     """An administrator sends a dead letter again, with a fresh attempt budget."""
-    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    handoff = Handoff.objects.select_for_update().defer("payload").get(pk=handoff_id)
     _check_administrator(actor, handoff)
     if handoff.state != HandoffState.DEAD:
         raise DomainError(_("只有死信可以重试"), code="not_dead")
@@ -700,7 +719,7 @@ def reroute_handoff(*, handoff_id: int, target_department: Department, actor: An
     Not for subjects bound to their department (``registry.is_target_fixed``, e.g. cases):
     those are refused with a message pointing to the endpoint configuration and retry.
     """
-    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    handoff = Handoff.objects.select_for_update().defer("payload").get(pk=handoff_id)
     _check_administrator(actor, handoff)
     if handoff.state != HandoffState.DEAD:
         raise DomainError(_("只有死信可以改派"), code="not_dead")
