@@ -324,6 +324,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
     "socket_connect_timeout": 3,
+    # A connected but unresponsive Redis must not hang a publish (e.g. the on-commit publish
+    # of a handoff in a web request): give up after 5 s; the sweeper re-publishes later.
+    "socket_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {

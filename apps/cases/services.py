@@ -255,8 +255,9 @@ def _enqueue_acceptance_handoff(case: Case, actor: CaseActor) -> None:
 
     source = case.department
     if actor.user is not None:
+        # Deterministic: the clerk's oldest active membership (tests/handoffs/test_case_handoffs).
         membership = actor.user.memberships.filter(is_active=True).select_related("department")
-        first = membership.first()
+        first = membership.order_by("pk").first()
         source = first.department if first is not None else case.department
     enqueue_handoff(
         subject=case,

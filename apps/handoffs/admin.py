@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +47,7 @@ class DepartmentEndpointAdmin(admin.ModelAdmin):
     raw_id_fields = ["department"]
     list_select_related = ["department"]
     inlines = [SigningKeyInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -30,17 +30,27 @@ ATTENTION_STATES = (*OPEN_STATES, HandoffState.DEAD)
 
 
 def handoff_health() -> dict[str, Any]:
-    """/healthz details: open counts and the age of the oldest handoff not yet delivered."""
+    """/healthz details: open counts, the age of the oldest handoff not yet delivered and of
+    the oldest one delivered to a pull inbox or office queue but not yet acknowledged (a pull
+    department that stopped polling, or an office nobody signs for)."""
     row = Handoff.objects.filter(state__in=ATTENTION_STATES).aggregate(
         oldest=Min("created_at", filter=Q(state__in=UNDELIVERED_STATES)),
+        oldest_unacknowledged=Min("created_at", filter=Q(state=HandoffState.DELIVERED)),
         pending=Count("pk", filter=Q(state=HandoffState.PENDING)),
         sending=Count("pk", filter=Q(state=HandoffState.SENDING)),
         delivered=Count("pk", filter=Q(state=HandoffState.DELIVERED)),
         dead=Count("pk", filter=Q(state=HandoffState.DEAD)),
     )
-    oldest = row.pop("oldest")
-    age = round((timezone.now() - oldest).total_seconds(), 1) if oldest else 0.0
-    return {"oldest_pending_age_seconds": age, **row}
+    now = timezone.now()
+
+    def age(moment: Any) -> float:
+        return round((now - moment).total_seconds(), 1) if moment else 0.0
+
+    return {
+        "oldest_pending_age_seconds": age(row.pop("oldest")),
+        "oldest_unacknowledged_age_seconds": age(row.pop("oldest_unacknowledged")),
+        **row,
+    }
 
 
 # --- office (staff users) -----------------------------------------------------------------

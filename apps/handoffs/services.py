@@ -83,7 +83,15 @@ def _subject_fields(subject: models.Model | SubjectRef) -> tuple[str, str, str]:
 def _endpoint_for(department_id: int) -> DepartmentEndpoint | None:
     return (
         DepartmentEndpoint.objects.filter(department_id=department_id, is_active=True)
-        .only("pk", "mode", "push_url", "timeout_seconds", "max_attempts", "department_id")
+        .only(
+            "pk",
+            "mode",
+            "push_url",
+            "timeout_seconds",
+            "max_attempts",
+            "replay_window_seconds",
+            "department_id",
+        )
         .first()
     )
 
@@ -215,9 +223,18 @@ def _retry_after_seconds(response_headers: Mapping[str, str]) -> float | None:
     return max((moment - timezone.now()).total_seconds(), 0.0)
 
 
-def build_envelope(handoff: Handoff, attempt: HandoffAttempt | None = None) -> dict[str, Any]:
-    """The JSON document pushed to (or pulled by) the department; see docs/handoffs.md."""
-    return {
+def build_envelope(
+    handoff: Handoff,
+    attempt: HandoffAttempt | None = None,
+    *,
+    replay_window_seconds: int | None = None,
+) -> dict[str, Any]:
+    """The JSON document pushed to (or pulled by) the department; see docs/handoffs.md.
+
+    A push states the endpoint's replay window inside the signed body, so the receiver's
+    verifier applies it (``verify.Verifier``: it can only tighten the receiver's own window).
+    """
+    envelope = {
         "handoff_id": handoff.pk,
         "idempotency_key": handoff.idempotency_key,
         "delivery_id": str(attempt.delivery_id) if attempt else None,
@@ -242,6 +259,9 @@ def build_envelope(handoff: Handoff, attempt: HandoffAttempt | None = None) -> d
         + reverse("api:handoffs:answer", kwargs={"handoff_id": handoff.pk}),
         "payload": handoff.payload,
     }
+    if replay_window_seconds is not None:
+        envelope["replay_window_seconds"] = replay_window_seconds
+    return envelope
 
 
 @dataclass(frozen=True)
@@ -273,9 +293,12 @@ class PushResult:
 def _push_request(
     handoff: Handoff, attempt: HandoffAttempt, endpoint: DepartmentEndpoint, keys: list[SigningKey]
 ) -> PushRequest:
-    body = json.dumps(
-        build_envelope(handoff, attempt), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    ).encode("utf-8")
+    envelope = build_envelope(
+        handoff, attempt, replay_window_seconds=endpoint.replay_window_seconds
+    )
+    body = json.dumps(envelope, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8"
+    )
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json; charset=utf-8",

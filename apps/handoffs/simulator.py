@@ -61,6 +61,7 @@ class SimulatorConfig:
     scope: str = "handoffs"
     answer: str = "none"
     answer_delay: float = 0.0
+    answer_subject: str = ""
     decision: str = "approved"
     reason: str = ""
     complete: bool = False
@@ -269,6 +270,9 @@ class AnswerScheduler:
             thread.start()
 
     def schedule(self, envelope: dict[str, Any]) -> None:
+        wanted = self.config.answer_subject
+        if wanted and (envelope.get("subject") or {}).get("type") != wanted:
+            return  # --answer-subject: answer only handoffs of that subject type
         kinds = {
             "none": [],
             "received": ["received"],
@@ -607,6 +611,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--answer", choices=["none", "received", "decision", "both"], default="none"
     )
     parser.add_argument("--answer-delay", type=float, default=0.0, help="seconds")
+    parser.add_argument(
+        "--answer-subject",
+        default="",
+        help="answer only handoffs of this subject type (e.g. cases.case)",
+    )
     parser.add_argument("--decision", default="approved")
     parser.add_argument("--reason", default="")
     parser.add_argument("--complete", action="store_true", help="decisions also complete")

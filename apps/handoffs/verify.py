@@ -21,6 +21,11 @@ A request is accepted when
    carries a fresh ``delivery_id`` per attempt, so a legitimate retry always has a new signature;
    only a copy of an earlier request is refused.
 
+The portal also states the department endpoint's configured replay window in the signed body
+(``replay_window_seconds``). After the signature matched, a window stated there that is
+*shorter* than the receiver's own is applied too: the sender can only tighten the window,
+never widen it (an unsigned header could not be trusted for this).
+
 Effectively-once processing is a separate, business-level step: the envelope's
 ``idempotency_key`` is the same for every attempt of one handoff, and the receiver stores it
 before acknowledging (see docs/handoffs.md, "Idempotency").
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -100,6 +106,15 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def _stated_window(body: bytes) -> int | None:
+    """``replay_window_seconds`` of a JSON body (signed: only read after the signature)."""
+    try:
+        value = json.loads(body).get("replay_window_seconds")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None
+
+
 class Verifier:
     """Verifies pushes against the keys the receiver holds (``{key_id: secret}``)."""
 
@@ -134,6 +149,12 @@ class Verifier:
                 continue
             expected = compute_signature(secret, timestamp, body)
             if hmac.compare_digest(expected, signature):
+                stated = _stated_window(body)
+                window = min(stated, self.window_seconds) if stated else self.window_seconds
+                if abs(now - timestamp) > window:
+                    raise SignatureError(
+                        "stale_timestamp", "timestamp outside the sender's replay window"
+                    )
                 # Remember until the timestamp leaves the window: after that the timestamp
                 # check refuses a copy anyway.
                 expires_at = timestamp + self.window_seconds + 1

@@ -16,12 +16,14 @@ depend on it.
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+import redis
 
 from django.db import transaction
 from django.db.models import Count
@@ -48,6 +50,9 @@ FAST = {
     "LOG_LEVEL": "WARNING",
 }
 BATCH = 500
+# Real cases in the kill -9 batch (the rest are synthetic subjects; creating 500 real cases
+# would take most of the test's time).
+N_CASES = 40
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -103,12 +108,12 @@ def push_department(department, simulator_url: str, *, max_attempts: int = 30) -
     SigningKeyFactory(endpoint=endpoint, key_id="k1", secret=SECRET)
 
 
-def enqueue_batch(source, target, n: int, *, chunk: int = 100) -> list[int]:
+def enqueue_batch(source, target, n: int, *, chunk: int = 100, offset: int = 0) -> list[int]:
     """``n`` handoffs written the way a service writes them: in committed transactions."""
     ids: list[int] = []
-    for start in range(0, n, chunk):
+    for start in range(offset, offset + n, chunk):
         with transaction.atomic():
-            for i in range(start, min(start + chunk, n)):
+            for i in range(start, min(start + chunk, offset + n)):
                 handoff = services.enqueue_handoff(
                     subject=SubjectRef("test.subject", str(i), f"FAULT-{i}"),
                     event="case.accepted",
@@ -118,6 +123,39 @@ def enqueue_batch(source, target, n: int, *, chunk: int = 100) -> list[int]:
                 )
                 ids.append(handoff.pk)
     return ids
+
+
+def sweeper_recoveries(worker_log: str) -> dict[str, int]:
+    """What the beat sweeper re-published, summed over its runs, from the worker's log: the
+    return value of every ``handoffs.sweep`` task (Celery logs it at INFO)."""
+    totals = {"requeued_sending": 0, "requeued_pending": 0, "dead": 0, "runs": 0}
+    for line in worker_log.splitlines():
+        if "Task handoffs.sweep[" not in line or " succeeded in " not in line:
+            continue
+        try:
+            result = ast.literal_eval(line[line.index("{") :])
+        except (ValueError, SyntaxError):
+            continue
+        totals["runs"] += 1
+        for key in ("requeued_sending", "requeued_pending", "dead"):
+            totals[key] += int(result.get(key, 0))
+    return totals
+
+
+def submitted_cases(department, n: int) -> tuple[list, object]:
+    """``n`` real cases of ``department``, submitted and waiting for acceptance, and a clerk."""
+    from tests.cases.factories import case_in, citizen, clerk_of, item_version, reviewer_of
+
+    version, clerk, reviewer = (
+        item_version(department),
+        clerk_of(department),
+        reviewer_of(department),
+    )
+    cases = [
+        case_in("submitted", version=version, applicant=citizen(), clerk=clerk, reviewer=reviewer)
+        for _ in range(n)
+    ]
+    return cases, clerk
 
 
 def states() -> dict[str, int]:
@@ -172,33 +210,107 @@ def assert_effectively_once(simulator) -> None:
 
 
 def test_kill_worker_mid_batch(
-    department, other_department, department_simulator, celery_worker_factory, report
+    department,
+    other_department,
+    department_simulator,
+    celery_worker_factory,
+    live_server,
+    report,
 ) -> None:
-    # given a push department (the simulator) and a worker with beat (sweeper every second)
-    # (answering after 30 ms, so a kill often lands between "stored" and the 2xx)
-    simulator = department_simulator("--key", f"k1={SECRET}", "--latency", "0.03")
+    # given a push department (the simulator) that posts a decision back for every case it
+    # receives, and a worker with beat (sweeper every second); 0.1 s per push, so pushes are in
+    # flight most of the time
+    from apps.cases import services as case_services
+    from apps.cases.constants import CaseStatus
+    from apps.cases.models import Case, CaseEvent
+    from apps.cases.permissions import CaseActor
+    from tests.identity.factories import ApiClientFactory
+
+    cases, clerk = submitted_cases(other_department, N_CASES)
+    api_client = ApiClientFactory(department=other_department, allowed_scopes="handoffs")
+    simulator = department_simulator(
+        "--key",
+        f"k1={SECRET}",
+        "--latency",
+        "0.1",
+        "--portal-url",
+        live_server.url,
+        "--client-id",
+        api_client.application.client_id,
+        "--client-secret",
+        "test-client-secret",
+        "--answer",
+        "decision",
+        "--answer-subject",
+        "cases.case",
+        "--answer-delay",
+        "0.2",
+        "--complete",
+    )
     push_department(other_department, simulator.url)
-    worker = celery_worker_factory(env=FAST, beat=True)
-    # when 500 handoffs are enqueued and the worker is killed with SIGKILL mid-batch
+    worker = celery_worker_factory(env={**FAST, "SITE_URL": live_server.url}, beat=True)
+    # when a mixed batch of 500 is written - synthetic handoffs, then the real cases accepted by
+    # a clerk (each handoff in its accept transaction), then more synthetic ones - ...
     started = time.monotonic()
-    enqueue_batch(department, other_department, BATCH)
-    assert wait_until(lambda: simulator.received_count() >= 100, timeout=60), worker.log()[-3000:]
+    ids = enqueue_batch(department, other_department, 150)
+    for case in cases:
+        case_services.accept_case(case_id=case.pk, actor=CaseActor.of(clerk))
+    ids += enqueue_batch(department, other_department, BATCH - 150 - N_CASES, offset=150)
+    # ... and the worker is killed with SIGKILL while pushes are in flight
+    sending = Handoff.objects.filter(state=HandoffState.SENDING)
+    assert wait_until(
+        lambda: simulator.received_count() >= 100 and sending.exists(), timeout=90, interval=0.02
+    ), worker.log()[-3000:]
     worker.kill()
     at_kill = simulator.received_count()
-    in_flight = Handoff.objects.filter(state=HandoffState.SENDING).count()
+    in_flight = set(sending.values_list("pk", flat=True))
+    unacknowledged_at_kill = Handoff.objects.exclude(state=HandoffState.ACKNOWLEDGED).count()
     # and a new worker starts
     worker.start()
     # then every handoff is acknowledged, each key stored exactly once at the receiver
-    assert wait_until(settled(BATCH), timeout=150), (states(), worker.log()[-3000:])
+    assert wait_until(settled(BATCH), timeout=180), (states(), worker.log()[-3000:])
+    # the kill did hit work in flight: handoffs were mid-push and others not yet delivered
     assert at_kill < BATCH, "the kill must happen mid-batch"
+    assert in_flight, "the kill must land while pushes are in flight"
+    assert unacknowledged_at_kill > len(in_flight)
+    # and the sweeper recovered them: every push cut off by the kill was declared lost and
+    # re-published by the sweeper (the Redis visibility timeout, 600 s, played no part)
+    recovered = sweeper_recoveries(worker.log())
+    lost = set(
+        HandoffAttempt.objects.filter(outcome=AttemptOutcome.LOST).values_list(
+            "handoff_id", flat=True
+        )
+    )
+    assert in_flight <= lost
+    assert recovered["requeued_sending"] >= len(in_flight)
     assert states() == {HandoffState.ACKNOWLEDGED: BATCH}
     assert_effectively_once(simulator)
+    # and no case is stuck: each was received once, decided and completed once through the
+    # department's answer over HTTP
+    case_ids = [case.pk for case in cases]
+
+    def completed() -> bool:
+        done = Case.objects.filter(pk__in=case_ids, status=CaseStatus.COMPLETED).count()
+        return done == N_CASES
+
+    assert wait_until(completed, timeout=60), simulator.log()[-3000:]
+    assert sorted(
+        Handoff.objects.filter(subject_type="cases.case").values_list("subject_id", flat=True)
+    ) == sorted(str(pk) for pk in case_ids)
+    decided = CaseEvent.objects.filter(case_id__in=case_ids, action="decide")
+    assert decided.count() == N_CASES
+    assert HandoffAnswer.objects.filter(kind="decision", handler_applied=True).count() == N_CASES
     report(
         "kill -9 worker mid-batch",
         {
             "seconds": round(time.monotonic() - started, 1),
+            "real_cases": N_CASES,
+            "cases_completed": N_CASES,
             "received_at_kill": at_kill,
-            "sending_at_kill": in_flight,
+            "sending_at_kill": len(in_flight),
+            "unacknowledged_at_kill": unacknowledged_at_kill,
+            "sweeper_requeued_sending": recovered["requeued_sending"],
+            "sweeper_requeued_pending": recovered["requeued_pending"],
             **counts_for(simulator, BATCH),
         },
     )
@@ -222,11 +334,18 @@ def test_redis_restart_mid_batch(
             assert wait_until(lambda: simulator.received_count() >= 100, timeout=60), worker.log()[
                 -3000:
             ]
+            queued_before = redis.Redis.from_url(private.url).llen("celery")
             private.restart(down_for=1.0)
             at_restart = simulator.received_count()
+            queued_after = redis.Redis.from_url(private.url).llen("celery")
             # then the sweeper re-publishes what was lost and every handoff is acknowledged
             assert wait_until(settled(BATCH), timeout=150), (states(), worker.log()[-3000:])
+            # the restart did lose queued work, and the sweeper recovered it
             assert at_restart < BATCH, "the restart must happen mid-batch"
+            assert queued_before > 0, "tasks must be waiting in Redis when it restarts"
+            assert queued_after < queued_before, "the restart must lose the queued tasks"
+            recovered = sweeper_recoveries(worker.log())
+            assert recovered["requeued_pending"] + recovered["requeued_sending"] > 0
             assert states() == {HandoffState.ACKNOWLEDGED: BATCH}
             assert_effectively_once(simulator)
             report(
@@ -234,6 +353,10 @@ def test_redis_restart_mid_batch(
                 {
                     "seconds": round(time.monotonic() - started, 1),
                     "received_at_restart": at_restart,
+                    "tasks_queued_before_restart": queued_before,
+                    "tasks_queued_after_restart": queued_after,
+                    "sweeper_requeued_pending": recovered["requeued_pending"],
+                    "sweeper_requeued_sending": recovered["requeued_sending"],
                     **counts_for(simulator, BATCH),
                 },
             )

@@ -50,6 +50,29 @@ def test_healthz_reports_oldest_pending_age_and_open_counts(
         handoff_health()
 
 
+def test_healthz_ages_handoffs_waiting_in_an_inbox_or_office_queue(department, other_department):
+    # given nothing waiting: both ages are 0
+    assert handoff_health()["oldest_unacknowledged_age_seconds"] == 0.0
+    # given a handoff delivered to a pull inbox 10 min ago that nobody has acknowledged, and a
+    # newer one; nothing pending
+    with time_machine.travel(timezone.now() - timedelta(minutes=10)):
+        HandoffFactory(
+            source_department=department,
+            target_department=other_department,
+            state=HandoffState.DELIVERED,
+        )
+    HandoffFactory(
+        source_department=department,
+        target_department=other_department,
+        state=HandoffState.DELIVERED,
+    )
+    # then the unacknowledged age shows the stalled department, the pending age stays 0
+    health = handoff_health()
+    assert 599 <= health["oldest_unacknowledged_age_seconds"] <= 630
+    assert health["oldest_pending_age_seconds"] == 0.0
+    assert health["delivered"] == 2
+
+
 def test_counts_by_department_and_state_for_platform_admin(department, other_department) -> None:
     # given handoffs to two departments
     HandoffFactory.create_batch(2, source_department=department, target_department=other_department)

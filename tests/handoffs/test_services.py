@@ -185,7 +185,7 @@ def test_push_signed_with_every_active_key_and_acknowledged_by_2xx(
     department, other_department, stub_receiver
 ) -> None:
     # given a push endpoint with two active keys (rotation in progress)
-    _endpoint, keys = _push_endpoint(other_department, stub_receiver.url, keys=2)
+    endpoint, keys = _push_endpoint(other_department, stub_receiver.url, keys=2)
     handoff = HandoffFactory(source_department=department, target_department=other_department)
     # when delivered
     outcome = services.deliver_handoff(handoff_id=handoff.pk)
@@ -210,6 +210,8 @@ def test_push_signed_with_every_active_key_and_acknowledged_by_2xx(
         "reference": handoff.subject_reference,
     }
     assert body["answer_url"].endswith(f"/api/v1/handoffs/{handoff.pk}/answers/")
+    # the endpoint's replay window is stated inside the signed body (verify.py applies it)
+    assert body["replay_window_seconds"] == endpoint.replay_window_seconds
     assert HandoffAttempt.objects.get().status_code == 200
 
 
@@ -379,7 +381,7 @@ def test_backoff_grows_exponentially_with_jitter_and_cap(settings) -> None:
 
 
 def test_sweeper_requeues_lost_sending_and_overdue_pending(
-    department, other_department, settings, django_capture_on_commit_callbacks
+    department, other_department, settings, django_capture_on_commit_callbacks, caplog
 ) -> None:
     # given a row stuck in sending (worker killed mid-push), one whose task was lost, one fresh
     settings.HANDOFF_SENDING_STALE_SECONDS = 60
@@ -404,11 +406,18 @@ def test_sweeper_requeues_lost_sending_and_overdue_pending(
         source_department=department, target_department=other_department, enqueued_at=timezone.now()
     )
     # when the sweeper runs
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks() as callbacks, caplog.at_level("WARNING"):
         counts = services.sweep_handoffs()
     # then both stuck rows are pending and enqueued once each; the fresh one is left alone
     assert counts == {"stuck_sending": 1, "requeued_sending": 1, "dead": 0, "requeued_pending": 1}
     assert len(callbacks) == 2
+    # and the log line names the handoffs it recovered
+    (line,) = [r for r in caplog.records if r.getMessage() == "handoff.sweep"]
+    assert (line.requeued_sending_ids, line.requeued_pending_ids, line.dead_ids) == (
+        [stuck.pk],
+        [lost.pk],
+        [],
+    )
     stuck.refresh_from_db()
     attempt.refresh_from_db()
     assert stuck.state == HandoffState.PENDING

@@ -210,3 +210,37 @@ def test_documented_example() -> None:
     assert verifier.verify(headers, body, now=1767225600) == "k1"
     doc = (Path(__file__).resolve().parents[2] / "docs" / "handoffs.md").read_text()
     assert expected in doc
+
+
+@pytest.mark.parametrize(
+    ("_case", "stated", "skew", "outcome"),
+    [
+        ("stated 60 s, 59 s old", 60, 59, "accepted"),
+        ("stated 60 s, 61 s old", 60, 61, "stale_timestamp"),
+        ("stated wider than the receiver's: ignored", 3600, 301, "stale_timestamp"),
+        ("nothing stated: the receiver's own window", None, 300, "accepted"),
+    ],
+)
+def test_the_endpoints_replay_window_stated_in_the_signed_body_only_tightens(
+    _case, stated, skew, outcome
+) -> None:
+    # given a push whose signed body states the endpoint's replay window
+    envelope = {"delivery_id": "d-1", "replay_window_seconds": stated}
+    headers, body = _signed([NEW], body=json.dumps(envelope).encode())
+    # when a receiver with a 300 s window verifies it ``skew`` seconds later
+    try:
+        Verifier(dict([NEW]), window_seconds=300).verify(headers, body, now=NOW + skew)
+        result = "accepted"
+    except SignatureError as exc:
+        result = exc.code
+    # then the stricter of the two windows applies
+    assert result == outcome
+
+
+def test_a_tampered_stated_window_breaks_the_signature() -> None:
+    # an attacker cannot widen (or remove) the stated window: it is inside the signed body
+    headers, body = _signed([NEW], body=b'{"delivery_id":"d-1","replay_window_seconds":30}')
+    tampered = body.replace(b"30", b"99")
+    with pytest.raises(SignatureError) as error:
+        Verifier(dict([NEW])).verify(headers, tampered, now=NOW)
+    assert error.value.code == "bad_signature"

@@ -23,6 +23,7 @@ DEMO_LOADERS: list[str] = [
     "apps.identity.demo.load_identity_demo",
     "apps.catalog.demo.load_catalog_demo",
     "apps.cases.demo.load_cases_demo",
+    "apps.handoffs.demo.load_handoffs_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]
