@@ -214,6 +214,7 @@ OAUTH2_PROVIDER = {
         "catalog:write": "维护本部门事项",
         "cases:read": "读取本部门办件",
         "cases:write": "办理本部门办件",
+        "cases:pii": "读取办件申请表中的个人信息原文",
         "handoffs": "拉取并确认交接",
         "licences:read": "核验与读取电子证照",
         "licences:write": "签发、变更、注销电子证照",

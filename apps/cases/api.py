@@ -12,8 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from oauth2_provider.models import AccessToken
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,12 +23,14 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from apps.cases import selectors, services, uploads
+from apps.audit.services import record_audit_event
+from apps.cases import personal, selectors, services, uploads
 from apps.cases.constants import DEPARTMENT_STATES, CaseStatus, Decision, PauseKind
 from apps.cases.models import Case, CaseEvent, CaseMaterial
 from apps.cases.permissions import CaseActor
 from apps.core.drf import DefaultCursorPagination
 from apps.handoffs import idempotency
+from apps.identity.constants import ApiScope
 from apps.identity.permissions import (
     DepartmentClientPermission,
     get_client_department,
@@ -169,7 +173,9 @@ class EventOutput(serializers.ModelSerializer):
 
 
 class CaseDetailOutput(CaseOutput):
-    form = serializers.JSONField(source="form_data")
+    form = serializers.SerializerMethodField(
+        help_text="申请表；身份证号码、手机号码等个人信息仅在客户端持有 cases:pii 权限时返回原文"
+    )
     enterprise_uscc = serializers.CharField(source="enterprise.uscc", default=None)
     materials = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
@@ -187,6 +193,11 @@ class CaseDetailOutput(CaseOutput):
             "materials",
             "events",
         ]
+
+    def get_form(self, case: Case) -> dict[str, Any]:
+        if self.context.get("personal_data"):
+            return personal.full_form(case)
+        return personal.masked_form(case)
 
     def get_materials(self, case: Case) -> list[dict[str, Any]]:
         materials = selectors.current_materials(case).select_related("case")
@@ -242,7 +253,33 @@ class CaseDetailApi(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         department = get_client_department(request)
         case = selectors.get_case_for_department(department_id=department.pk, case_id=case_id)
-        return Response(CaseDetailOutput(case, context={"request": request}).data)
+        released = _release_personal_data(request, case)
+        context = {"request": request, "personal_data": released}
+        return Response(CaseDetailOutput(case, context=context).data)
+
+
+def _release_personal_data(request: Request, case: Case) -> bool:
+    """Whether the client gets the form's personal fields in clear: only with the separate
+    ``cases:pii`` scope (on the token and still allowed on the client), and every release is
+    an audit event (which client, which case, which fields)."""
+    client = request_api_client(request)
+    token = request.auth
+    if client is None or not isinstance(token, AccessToken):
+        return False
+    if not (token.allow_scopes([ApiScope.CASES_PII]) and ApiScope.CASES_PII in client.scopes):
+        return False
+    fields = sorted(
+        set(personal.personal_fields(case.item_version)) & set(personal.full_form(case))
+    )
+    if fields:
+        with transaction.atomic():
+            record_audit_event(
+                actor=None,
+                action="cases.form_personal_released",
+                obj=case,
+                data={"api_client": client.pk, "number": case.number, "fields": fields},
+            )
+    return True
 
 
 @extend_schema(

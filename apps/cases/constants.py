@@ -178,6 +178,19 @@ TERMINAL_STATES = frozenset({S.NOT_ACCEPTED, S.SUPPLEMENT_EXPIRED, S.DELIVERED, 
 CLOCK_STATES = frozenset({S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED})
 # States a clerk's queue shows by default: work waiting for the window.
 CLERK_QUEUE_STATES = frozenset({S.SUBMITTED, S.PRECHECKED, S.AWAITING_SUPPLEMENT, S.SUPPLEMENTED})
+# States the office queue lists by default (everything still in process, oldest first); the
+# partial queue indexes on ``Case`` carry the same list, so keep them in step (a migration).
+OFFICE_QUEUE_STATES = (
+    S.SUBMITTED,
+    S.PRECHECKED,
+    S.AWAITING_SUPPLEMENT,
+    S.SUPPLEMENTED,
+    S.ACCEPTED,
+    S.IN_REVIEW,
+    S.SUSPENDED,
+    S.DECIDED,
+    S.COMPLETED,
+)
 # States a department sees: handed over after acceptance.
 DEPARTMENT_STATES = frozenset(
     {S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED, S.DECIDED, S.COMPLETED, S.DELIVERED}

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.cases.constants import (
     CLOCK_STATES,
+    OFFICE_QUEUE_STATES,
     TERMINAL_STATES,
     Actor,
     CaseAction,
@@ -24,6 +25,7 @@ from apps.cases.constants import (
 )
 from apps.cases.uploads import case_file_storage
 from apps.core.models import TimeStampedModel
+from apps.identity.pii import EncryptedTextField
 
 
 class CaseNumberCounter(TimeStampedModel):
@@ -115,7 +117,12 @@ class Case(TimeStampedModel):
         related_name="cases",
     )
     applicant_name = models.CharField(_("申请人名称"), max_length=200)
+    # The form without its personal fields (x-format id-number / mobile), which are kept
+    # encrypted in ``form_personal`` (apps.cases.personal): never read either directly.
     form_data = models.JSONField(_("申请表"), default=dict, blank=True)
+    form_personal = EncryptedTextField(
+        _("申请表个人信息（加密）"), blank=True, default="", db_default=""
+    )
 
     received_at = models.DateTimeField(_("收件时间"), null=True, blank=True)
     supplement_notice_due = models.DateTimeField(
@@ -177,6 +184,18 @@ class Case(TimeStampedModel):
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["enterprise", "-created_at"]),
             models.Index(fields=["hall", "status", "received_at"]),
+            # The office queue's first page: an ordered index scan with LIMIT over the live
+            # cases of one department (or one hall), oldest first (selectors.list_queue_for_clerk).
+            models.Index(
+                fields=["department", "received_at", "id"],
+                condition=models.Q(status__in=[str(s) for s in OFFICE_QUEUE_STATES]),
+                name="cases_queue_dept_live",
+            ),
+            models.Index(
+                fields=["hall", "received_at", "id"],
+                condition=models.Q(status__in=[str(s) for s in OFFICE_QUEUE_STATES]),
+                name="cases_queue_hall_live",
+            ),
         ]
 
     def __str__(self) -> str:

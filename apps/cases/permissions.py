@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,8 +94,48 @@ def actor_kinds(actor: CaseActor, case: Case) -> set[str]:
     return kinds
 
 
+def region_prefix(code: str) -> str:
+    """The GB/T 2260 prefix shared by a region and everything under it (360000 → 36,
+    360100 → 3601, 360102 → 360102; 9/12-digit town and village codes stay whole)."""
+    if len(code) > 6:
+        return code
+    prefix = code
+    while len(prefix) > 2 and prefix.endswith("00"):
+        prefix = prefix[:-2]
+    return prefix
+
+
+def supervised_department_ids(region_codes: Iterable[str]) -> list[int]:
+    """Departments in the region subtrees of a supervisor's memberships (read-only access)."""
+    from django.db.models import Q
+
+    from apps.core.models import Department
+
+    condition = Q()
+    for prefix in sorted({region_prefix(code) for code in region_codes if code}):
+        condition |= Q(region__code__startswith=prefix)
+    if not condition:
+        return []
+    return list(Department.objects.filter(condition).values_list("pk", flat=True))
+
+
+def supervisor_region_codes(user: Any) -> list[str]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(is_active=True, role=StaffRole.SUPERVISOR).values_list(
+            "department__region__code", flat=True
+        )
+    )
+
+
 def can_view_case_as_staff(user: Any, case: Case) -> bool:
-    return bool(staff_roles(user, case.department_id) & set(STAFF_READ_ROLES))
+    """Staff of the case's department (any role), or a supervisor (监督人员) whose department's
+    region contains the case's department: supervisors read across departments, never act."""
+    if staff_roles(user, case.department_id) & set(STAFF_READ_ROLES):
+        return True
+    codes = supervisor_region_codes(user)
+    return bool(codes) and case.department_id in supervised_department_ids(codes)
 
 
 def can_view_case(user: Any, case: Case) -> bool:

@@ -17,14 +17,21 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.cases import sla
-from apps.cases.constants import CLOCK_STATES, DEPARTMENT_STATES, CaseStatus
+from apps.cases.constants import (
+    CLOCK_STATES,
+    DEPARTMENT_STATES,
+    OFFICE_QUEUE_STATES,
+    CaseStatus,
+)
 from apps.cases.models import Case, CaseEvent, CaseMaterial
 from apps.cases.permissions import (
     CLERK_ROLES,
     STAFF_READ_ROLES,
     can_view_case,
     can_view_case_as_staff,
+    supervised_department_ids,
 )
+from apps.identity.constants import StaffRole
 
 _LIST_RELATED = ("item_version", "department")
 
@@ -102,26 +109,54 @@ class QueueFilters:
     number: str = ""
     hall_id: int | None = None
     channel: str = ""
+    # "" (default): the clerk's hall(s) plus the department's online cases; "all": every case
+    # of the clerk's departments (and, for supervisors, of their region subtree).
+    scope: str = ""
 
 
-QUEUE_STATES = [
-    CaseStatus.SUBMITTED,
-    CaseStatus.PRECHECKED,
-    CaseStatus.AWAITING_SUPPLEMENT,
-    CaseStatus.SUPPLEMENTED,
-    CaseStatus.ACCEPTED,
-    CaseStatus.IN_REVIEW,
-    CaseStatus.SUSPENDED,
-    CaseStatus.DECIDED,
-    CaseStatus.COMPLETED,
-]
+QUEUE_STATES = list(OFFICE_QUEUE_STATES)
+
+
+def queue_scope(user: Any, scope: str = "") -> Q:
+    """Which cases the office queue shows ``user`` (docs/permissions.md).
+
+    - A clerk posted at a hall: the walk-in cases received at that hall plus the department's
+      cases without a hall (online applications). ``scope="all"``: every case of the
+      department.
+    - A clerk or department admin without a hall: every case of the department.
+    - A supervisor: every case of the departments in their region subtree (read-only).
+    One query for the memberships, one more for a supervisor's departments.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    memberships = list(
+        user.memberships.filter(
+            is_active=True, role__in=[*CLERK_ROLES, StaffRole.SUPERVISOR]
+        ).values_list("department_id", "hall_id", "role", "department__region__code")
+    )
+    condition = Q(pk__in=[])
+    whole: set[int] = set()
+    for department_id, hall_id, role, _region_code in memberships:
+        if role == StaffRole.SUPERVISOR:
+            continue
+        if hall_id is None or scope == "all":
+            whole.add(department_id)
+        else:
+            condition |= Q(department_id=department_id) & (
+                Q(hall_id=hall_id) | Q(hall_id__isnull=True)
+            )
+    supervised = [code for _d, _h, role, code in memberships if role == StaffRole.SUPERVISOR]
+    if supervised:
+        whole |= set(supervised_department_ids(supervised))
+    if whole:
+        condition |= Q(department_id__in=sorted(whole))
+    return condition
 
 
 def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
-    """The hall queue: live cases of the departments the clerk works for, oldest first."""
+    """The hall queue: live cases of the clerk's hall and department, oldest first."""
     filters = filters or QueueFilters()
-    department_ids = staff_department_ids(user, CLERK_ROLES)
-    qs = Case.objects.filter(department_id__in=department_ids)
+    qs = Case.objects.filter(queue_scope(user, filters.scope))
     qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=QUEUE_STATES)
     if filters.item_code:
         qs = qs.filter(item_version__implementation_code=filters.item_code)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
-from apps.cases import sla, uploads
+from apps.cases import personal, sla, uploads
 from apps.cases.constants import (
     TRANSITIONS,
     Actor,
@@ -287,7 +287,9 @@ def handoff_payload(case: Case) -> dict[str, Any]:
         "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
         "deemed_accepted": case.deemed_accepted,
         "deadline": case.deadline.isoformat() if case.deadline else None,
-        "form": case.form_data,
+        # The department needs the full form (its legal duty, 个人信息保护法 Art. 13); the
+        # hand-off payload is encrypted at rest by the handoffs app.
+        "form": personal.full_form(case),
         "materials": [
             {"key": m.slot_key, "name": m.name, "source": m.source, "status": m.status}
             for m in case.materials.filter(is_current=True).order_by("pk")
@@ -349,8 +351,8 @@ def _new_case(
         acting_user=acting_user,
         authorisation=authorisation,
         applicant_name=str(name_source or acting_user.get_username())[:200],
-        form_data=dict(form_data or {}),
     )
+    personal.store_form(case, dict(form_data or {}))
     case.full_clean(exclude=["number"])
     case.save()
     return case
@@ -395,8 +397,8 @@ def save_draft(*, case_id: int, user: Any, form_data: Mapping[str, Any]) -> Case
             raise CaseActionForbidden(_("您无权修改该办件"), code="forbidden")
         if case.status != CaseStatus.DRAFT:
             raise IllegalTransition(_("只有草稿可以修改申请表"), code="illegal_transition")
-        case.form_data = dict(form_data)
-        case.save(update_fields=["form_data", "updated_at"])
+        fields = personal.store_form(case, dict(form_data))
+        case.save(update_fields=[*fields, "updated_at"])
         record_audit_event(actor=user, action="cases.draft_saved", obj=case)
     return case
 
@@ -608,6 +610,11 @@ def mark_material(
 # --- submission and acceptance --------------------------------------------------------------
 
 
+def _stored_form(case: Case, data: Mapping[str, Any]) -> dict[str, Any]:
+    fields = personal.store_form(case, data)
+    return {name: getattr(case, name) for name in fields}
+
+
 def _submit(case: Case, actor: CaseActor, *, require_materials: bool = True) -> None:
     from apps.catalog.forms import validate_application_data
 
@@ -615,7 +622,7 @@ def _submit(case: Case, actor: CaseActor, *, require_materials: bool = True) -> 
     if kind == Actor.APPLICANT:
         _check_assurance(actor.user, case.item_version)
     # Raises django ValidationError with Chinese field messages.
-    cleaned = validate_application_data(case.item_version, case.form_data or {})
+    cleaned = validate_application_data(case.item_version, personal.full_form(case))
     if require_materials:
         missing = _missing_required(case)
         if missing:
@@ -634,7 +641,7 @@ def _submit(case: Case, actor: CaseActor, *, require_materials: bool = True) -> 
         kind,
         changes={
             "number": number,
-            "form_data": cleaned,
+            **_stored_form(case, cleaned),
             "received_at": now,
             "supplement_notice_due": sla.supplement_notice_deadline(now),
         },

@@ -27,6 +27,8 @@ class ApiScope(models.TextChoices):
     CATALOG_WRITE = "catalog:write", _("维护本部门事项")
     CASES_READ = "cases:read", _("读取本部门办件")
     CASES_WRITE = "cases:write", _("办理本部门办件（审查、决定、办结）")
+    # Separately granted: the application forms' ID and mobile numbers in clear (audited).
+    CASES_PII = "cases:pii", _("读取办件申请表中的个人信息原文")
     HANDOFFS = "handoffs", _("拉取并确认交接")
     LICENCES_READ = "licences:read", _("核验与读取电子证照")
     LICENCES_WRITE = "licences:write", _("签发、变更、注销电子证照")

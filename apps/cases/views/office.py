@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import selectors, services
+from apps.cases import personal, selectors, services
 from apps.cases.constants import (
     CaseAction,
     CaseStatus,
@@ -60,6 +60,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         item_code=request.GET.get("item", "").strip()[:50],
         sla=sla_level if sla_level in SlaLevel.values else "",
         number=request.GET.get("number", "").strip()[:50],
+        scope="all" if request.GET.get("scope") == "all" else "",
     )
     page = page_number(request)
     rows = list(
@@ -111,6 +112,7 @@ def case_screen(request: HttpRequest, case_id: int) -> HttpResponse:
             "decisions": Decision.choices,
             "day_units": DayUnit.choices,
             "can_check_materials": bool(kinds) and not case.is_terminal,
+            "form_rows": personal.form_rows(case),
         },
     )
 
@@ -271,6 +273,19 @@ def _clerk_items(user: Any) -> list[Any]:
     )
 
 
+def _clerk_hall(user: Any, department_id: int) -> Any | None:
+    """The hall where the clerk receives walk-in cases for the department (its membership's)."""
+    membership = (
+        user.memberships.filter(
+            is_active=True, department_id=department_id, role__in=CLERK_ROLES, hall__isnull=False
+        )
+        .select_related("hall")
+        .order_by("pk")
+        .first()
+    )
+    return membership.hall if membership is not None else None
+
+
 @staff_required
 def case_intake(request: HttpRequest) -> HttpResponse:
     """一窗受理: identify the applicant, choose the item, tick materials, create and accept."""
@@ -324,6 +339,7 @@ def case_intake(request: HttpRequest) -> HttpResponse:
                 form_data=data,
                 received_keys=request.POST.getlist("received"),
                 tolerances=_tolerances(request),
+                hall=_clerk_hall(request.user, version.department_id),
             )
         except DomainError as exc:
             messages.error(request, exc.message)

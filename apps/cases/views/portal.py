@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import selectors, services
+from apps.cases import personal, selectors, services
 from apps.cases.api import file_response
 from apps.cases.constants import Actor, CaseAction, CaseStatus, allowed_actions
 from apps.cases.permissions import CaseActor
@@ -143,7 +143,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     actions = allowed_actions(case.status, Actor.APPLICANT)
     tolerances = list(case.tolerances.all())
     form = (
-        _form_for(case.item_version, data=case.form_data)
+        _form_for(case.item_version, data=personal.full_form(case))
         if case.status == CaseStatus.DRAFT
         else None
     )
@@ -156,6 +156,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "slots": [(slot, current.get(slot.key, [])) for slot in slots],
             "notice": notice,
             "form": form,
+            "form_rows": personal.form_rows(case) if form is None else [],
             "editable_keys": _editable_slot_keys(case, slots, tolerances),
             "can_submit": CaseAction.SUBMIT in actions,
             "can_resubmit": CaseAction.RESUBMIT in actions,
