@@ -90,14 +90,17 @@ def dept_admin(department):
 
 @pytest.fixture
 def dept_client(department):
-    """A DRF APIClient authenticated as ``department``'s system with every scope."""
+    """A DRF APIClient authenticated as ``department``'s system with every scope but the
+    separately granted ``cases:pii`` (tests/cases/test_personal_data.py covers that one)."""
     from rest_framework.test import APIClient
 
     from apps.identity.constants import ApiScope
     from tests.identity.factories import ApiClientFactory, issue_token
 
     api_client = ApiClientFactory(department=department)
-    token = issue_token(api_client, " ".join(ApiScope.values))
+    token = issue_token(
+        api_client, " ".join(s for s in ApiScope.values if s != ApiScope.CASES_PII)
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
     client.api_client = api_client

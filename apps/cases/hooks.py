@@ -7,7 +7,8 @@ The ``licences`` app (issue 7) registers, in its ``AppConfig.ready()``::
 
 and ``apps.cases.services`` calls every registered handler **inside the decision's
 transaction**, right after the ``decide`` event and its audit record, with a
-``DecisionEvent``. Whether the decision came from a clerk's screen, the department API or a
+``DecisionEvent`` (also when a 即办件 is accepted and approved in one step). Whether the
+decision came from a clerk's screen, the department API or a
 handoff answer makes no difference: all go through the one ``decide`` transition.
 
 A handler:
@@ -34,7 +35,9 @@ from apps.cases.constants import Decision
 
 @dataclass(frozen=True)
 class DecisionEvent:
-    case: Any  # the locked apps.cases.models.Case, already in state ``decided``
+    # The locked apps.cases.models.Case, already in state ``decided`` (``completed`` for a
+    # 即办件 accepted and decided in one step).
+    case: Any
     decision: str  # apps.cases.constants.Decision
     actor: Any  # apps.cases.permissions.CaseActor who decided
     licence_type: str  # ItemVersion.result_licence_type ("" when the item issues none)

@@ -156,6 +156,8 @@ class Case(TimeStampedModel):
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("终止时间"), null=True, blank=True)
     withdraw_reason = models.CharField(_("撤回理由"), max_length=300, blank=True)
+    # 容缺受理: a committed material is overdue (set by the beat, cleared when it arrives).
+    tolerance_lapsed = models.BooleanField(_("容缺材料逾期未补齐"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("办件")
@@ -270,6 +272,7 @@ EVENT_LABELS = {
     "tolerance_fulfilled": _("补齐容缺材料"),
     "sla_warning": _("超期预警"),
     "result_licence": _("生成结果证照"),
+    "tolerance_lapsed": _("容缺材料逾期未补齐"),
 }
 
 
@@ -431,6 +434,7 @@ class ToleranceCommitment(TimeStampedModel):
     commitment = models.TextField(_("信用承诺内容"))
     due_at = models.DateTimeField(_("补齐期限"))
     fulfilled_at = models.DateTimeField(_("补齐时间"), null=True, blank=True)
+    lapsed_at = models.DateTimeField(_("逾期时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("容缺承诺")

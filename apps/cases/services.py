@@ -434,6 +434,10 @@ _CLERK_MATERIAL_STATES = {
 _TOLERANCE_STATES = {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
 
 
+def _open_tolerance_lapsed_count(case: Case) -> int:
+    return case.tolerances.filter(fulfilled_at__isnull=True, lapsed_at__isnull=False).count()
+
+
 def _open_tolerance(case: Case, slot_key: str) -> ToleranceCommitment | None:
     return case.tolerances.filter(slot_key=slot_key, fulfilled_at__isnull=True).first()
 
@@ -487,6 +491,9 @@ def _add_material(
     if tolerance is not None:
         tolerance.fulfilled_at = timezone.now()
         tolerance.save(update_fields=["fulfilled_at", "updated_at"])
+        if case.tolerance_lapsed and _open_tolerance_lapsed_count(case) == 0:
+            case.tolerance_lapsed = False
+            case.save(update_fields=["tolerance_lapsed", "updated_at"])
         _event(
             case,
             action="tolerance_fulfilled",
@@ -916,6 +923,19 @@ def _accept(
             "deadline": changes["deadline"],
         },
     )
+    if instant:
+        # 即办件: the approval is decided in this step, so the decision hook (result licence)
+        # runs here, inside the same transaction, like any decide.
+        version = case.item_version
+        run_decision_handlers(
+            DecisionEvent(
+                case=case,
+                decision=Decision.APPROVED,
+                actor=actor,
+                licence_type=version.result_licence_type or "",
+                result_name=version.result_name or "",
+            )
+        )
     _enqueue_acceptance_handoff(case, actor)
 
 
@@ -987,11 +1007,14 @@ def deem_case_accepted(*, case_id: int) -> Case | None:
 
 
 def reject_case(
-    *, case_id: int, actor: CaseActor, reason: str, legal_basis: str = "", redirect_to: str = ""
+    *, case_id: int, actor: CaseActor, reason: str, legal_basis: str, redirect_to: str = ""
 ) -> Case:
     """不予受理: written reason, legal basis and, when outside competence, where to apply."""
     if not reason.strip():
         raise DomainError(_("不予受理须说明理由"), code="reason_required")
+    if not legal_basis.strip():
+        # 行政许可法 Art. 32 / 38: a written decision states its legal basis.
+        raise DomainError(_("不予受理须写明法律依据"), code="legal_basis_required")
     with transaction.atomic(durable=True):
         case = _lock(case_id)
         kind = _begin(case, CaseAction.REJECT, actor)
@@ -1409,9 +1432,93 @@ def apply_case_deadlines(*, batch: int = 500) -> dict[str, int]:
     for case_id in expiring:
         if expire_supplement(case_id=case_id) is not None:
             expired += 1
-    if deemed or expired:
-        logger.info("cases.deadlines_applied", extra={"deemed": deemed, "expired": expired})
-    return {"deemed_accepted": deemed, "supplement_expired": expired}
+    lapsing = list(
+        ToleranceCommitment.objects.filter(
+            fulfilled_at__isnull=True,
+            lapsed_at__isnull=True,
+            due_at__lt=now,
+            case__status__in=_TOLERANCE_STATES,
+        )
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    lapsed = sum(1 for pk in lapsing if lapse_tolerance(commitment_id=pk) is not None)
+    if deemed or expired or lapsed:
+        logger.info(
+            "cases.deadlines_applied",
+            extra={"deemed": deemed, "expired": expired, "tolerance_lapsed": lapsed},
+        )
+    return {"deemed_accepted": deemed, "supplement_expired": expired, "tolerance_lapsed": lapsed}
+
+
+def lapse_tolerance(*, commitment_id: int) -> ToleranceCommitment | None:
+    """容缺受理: the committed material did not arrive by its deadline (beat task; idempotent).
+
+    Records a public timeline entry (with its audit event), flags the case
+    (``Case.tolerance_lapsed``: the office queue and case screen show it, and no grant is
+    possible until the material arrives) and notifies the applicant and the case's clerks.
+    """
+    with transaction.atomic(durable=True):
+        case_id = (
+            ToleranceCommitment.objects.filter(pk=commitment_id)
+            .values_list("case_id", flat=True)
+            .first()
+        )
+        if case_id is None:
+            return None
+        case = _lock(case_id)
+        commitment = case.tolerances.get(pk=commitment_id)
+        if (
+            commitment.fulfilled_at is not None
+            or commitment.lapsed_at is not None
+            or timezone.now() <= commitment.due_at
+            or case.status not in _TOLERANCE_STATES
+        ):
+            return None
+        commitment.lapsed_at = timezone.now()
+        commitment.save(update_fields=["lapsed_at", "updated_at"])
+        case.tolerance_lapsed = True
+        case.save(update_fields=["tolerance_lapsed", "updated_at"])
+        _event(
+            case,
+            action="tolerance_lapsed",
+            actor=CaseActor.system(),
+            actor_kind=Actor.SYSTEM,
+            from_status=case.status,
+            note=_("容缺材料“%(name)s”逾期未补齐（信用承诺期限 %(due)s）")
+            % {"name": commitment.name, "due": f"{timezone.localtime(commitment.due_at):%Y-%m-%d}"},
+            data={"tolerance_id": commitment.pk, "slot": commitment.slot_key},
+        )
+        transaction.on_commit(partial(_notify_tolerance_lapsed, commitment.pk))
+    return commitment
+
+
+def _notify_tolerance_lapsed(commitment_id: int) -> None:
+    from django.urls import reverse
+
+    from apps.notifications.services import notify_users
+
+    commitment = ToleranceCommitment.objects.select_related("case").get(pk=commitment_id)
+    case = commitment.case
+    title = _("办件 %(number)s 容缺材料逾期未补齐") % {"number": case.number}
+    body = _("请尽快补齐“%(name)s”。") % {"name": commitment.name}
+    key = f"cases.tolerance_lapsed:{commitment.pk}"
+    notify_users(
+        recipients=[case.applicant_user_id, case.acting_user_id],
+        key=key,
+        kind="cases.tolerance_lapsed",
+        title=title,
+        body=body,
+        url=reverse("cases:detail", args=[case.pk]),
+    )
+    notify_users(
+        recipients=sla_warning_recipients(case),
+        key=key,
+        kind="cases.tolerance_lapsed",
+        title=title,
+        body=body,
+        url=reverse("office-cases:case", args=[case.pk]),
+    )
 
 
 def raise_sla_warnings(*, batch: int = 2000) -> dict[str, int]:

@@ -74,7 +74,12 @@ def case_in(
             lambda: _resubmit(case, applicant),
         ],
         CaseStatus.NOT_ACCEPTED: [
-            lambda: services.reject_case(case_id=case.pk, actor=window, reason="不属于本机关职权")
+            lambda: services.reject_case(
+                case_id=case.pk,
+                actor=window,
+                reason="不属于本机关职权",
+                legal_basis="《中华人民共和国行政许可法》第三十二条",
+            )
         ],
         CaseStatus.ACCEPTED: [lambda: services.accept_case(case_id=case.pk, actor=window)],
         CaseStatus.IN_REVIEW: [

@@ -235,11 +235,23 @@ def test_art32_deemed_acceptance_counts_from_receipt(version, applicant, clerk, 
         )
     # when the beat task runs on 10-12 (still in time) and on 10-13
     with time_machine.travel(at(2026, 10, 12, 23), tick=False):
-        assert services.apply_case_deadlines() == {"deemed_accepted": 0, "supplement_expired": 0}
+        assert services.apply_case_deadlines() == {
+            "deemed_accepted": 0,
+            "supplement_expired": 0,
+            "tolerance_lapsed": 0,
+        }
     with time_machine.travel(at(2026, 10, 13, 1), tick=False):
-        assert services.apply_case_deadlines() == {"deemed_accepted": 1, "supplement_expired": 0}
+        assert services.apply_case_deadlines() == {
+            "deemed_accepted": 1,
+            "supplement_expired": 0,
+            "tolerance_lapsed": 0,
+        }
         # and running it again changes nothing
-        assert services.apply_case_deadlines() == {"deemed_accepted": 0, "supplement_expired": 0}
+        assert services.apply_case_deadlines() == {
+            "deemed_accepted": 0,
+            "supplement_expired": 0,
+            "tolerance_lapsed": 0,
+        }
     case.refresh_from_db()
     # then accepted as of receipt, 5 working days from 09-29: 09-30, 10-08, 10-09, 10-10, 10-12
     assert case.status == CaseStatus.ACCEPTED

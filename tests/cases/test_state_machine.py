@@ -119,7 +119,9 @@ class CaseMachine(RuleBasedStateMachine):
             CaseAction.ACCEPT_INSTANT: lambda: services.accept_instant_case(
                 case_id=pk, actor=actor
             ),
-            CaseAction.REJECT: lambda: services.reject_case(case_id=pk, actor=actor, reason="越权"),
+            CaseAction.REJECT: lambda: services.reject_case(
+                case_id=pk, actor=actor, reason="越权", legal_basis="行政许可法第三十二条"
+            ),
             CaseAction.START_REVIEW: lambda: services.start_review(case_id=pk, actor=actor),
             CaseAction.SUSPEND: lambda: services.suspend_case(
                 case_id=pk, actor=actor, kind="inspection", reason="检测"

@@ -202,7 +202,12 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     actor = CaseActor.of(request.user)
     slot_key = request.POST.get("slot", "")
     identifier = request.POST.get("licence_identifier", "").strip()
-    if identifier:
+    shared_source = request.POST.get("shared_source", "").strip()
+    if shared_source:
+        call = lambda: services.add_material_shared(  # noqa: E731
+            case_id=case.pk, actor=actor, slot_key=slot_key, shared_source=shared_source
+        )
+    elif identifier:
         call = lambda: services.add_material_licence(  # noqa: E731
             case_id=case.pk, actor=actor, slot_key=slot_key, identifier=identifier
         )
