@@ -98,9 +98,7 @@ def dept_client(department):
     from tests.identity.factories import ApiClientFactory, issue_token
 
     api_client = ApiClientFactory(department=department)
-    token = issue_token(
-        api_client, " ".join(s for s in ApiScope.values if s != ApiScope.CASES_PII)
-    )
+    token = issue_token(api_client, " ".join(s for s in ApiScope.values if s != ApiScope.CASES_PII))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
     client.api_client = api_client
