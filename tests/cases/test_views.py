@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.cases import personal
 from apps.cases.constants import CaseStatus
 from apps.cases.models import Case
 from tests.cases.factories import FORM, case_in, citizen, clerk_of, draft, item_version, reviewer_of
@@ -159,7 +160,9 @@ def test_online_application_page_creates_a_draft(setup) -> None:
     assert response.status_code == 302
     assert response["Location"] == reverse("cases:detail", args=[case.pk])
     assert case.status == CaseStatus.DRAFT
-    assert case.form_data["mobile"] == FORM["mobile"]
+    # the mobile number is kept encrypted, out of the clear JSON (apps.cases.personal)
+    assert "mobile" not in case.form_data
+    assert personal.full_form(case)["mobile"] == FORM["mobile"]
 
 
 def test_office_case_screen_shows_only_allowed_actions(setup) -> None:
