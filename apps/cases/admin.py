@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from apps.cases import personal
 from apps.cases.models import (
     Case,
     CaseEvent,
@@ -54,6 +56,15 @@ class CaseAdmin(ReadOnlyAdmin):
     raw_id_fields = ["item_version", "applicant_user", "acting_user", "enterprise"]
     inlines = [CaseEventInline]
     show_full_result_count = False
+    # The form's personal fields are shown masked only (apps.cases.personal).
+    exclude = ["form_personal"]
+    readonly_fields = ["personal_fields_masked"]
+
+    @admin.display(description=_("申请表个人信息（已隐藏）"))
+    def personal_fields_masked(self, obj: Case) -> str:
+        names = personal.personal_fields(obj.item_version)
+        masked = personal.masked_form(obj)
+        return "；".join(f"{name}: {masked[name]}" for name in names if name in masked)
 
 
 @admin.register(CaseMaterial)

@@ -153,3 +153,15 @@ def _without_table(dump: str, table: str) -> str:
         return dump
     end = dump.find("\\.\n", start)
     return dump[:start] + dump[end:]
+
+
+def test_admin_shows_the_personal_fields_masked_only(accepted) -> None:
+    from tests.catalog.factories import superuser
+
+    client = logged_in(superuser())
+    page = client.get(reverse("admin:cases_case_change", args=[accepted.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert mask_id_number(ID_NUMBER) in html
+    assert ID_NUMBER not in html
+    assert MOBILE not in html

@@ -82,8 +82,9 @@ def test_clerk_queue_query_count_is_constant(setup, django_assert_max_num_querie
     make(setup, CaseStatus.SUBMITTED)
     client = logged_in(setup["clerk"])
     url = reverse("office-cases:queue")
-    # Queries: session, user, the clerk's departments (staff_required), the clerk's departments
-    # (queue scope), one page of cases joined with item version and department.
+    # Queries: session, user, the clerk's departments (staff_required), the clerk's memberships
+    # with hall and region (queue scope), one page of cases joined with item version and
+    # department.
     with django_assert_max_num_queries(5):
         assert _rows(client.get(url)) == 1
 
