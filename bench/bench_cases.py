@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.test import Client
 
@@ -77,11 +78,14 @@ def _setup() -> dict:
     from apps.catalog.constants import ItemStatus
     from apps.catalog.models import ServiceItem
     from apps.core.models import AdministrativeLevel, Department, Region, RegionLevel, ServiceHall
+    from apps.core.services import seed_calendar
     from apps.identity.constants import StaffRole
     from apps.identity.models import StaffMembership, User
     from tests.catalog.factories import published_item
     from tests.core.factories import make_uscc
 
+    # The State Council holiday arrangement (SLA deadlines are working days).
+    seed_calendar(first_year=settings.CALENDAR_FIRST_YEAR)
     region, _ = Region.objects.get_or_create(
         code="360000", defaults={"name": "江西省", "level": RegionLevel.PROVINCE}
     )
@@ -460,6 +464,7 @@ def _pages(data: dict) -> list[dict]:
         )
         variants = [
             ("queue, default (live cases, oldest first)", "", {}),
+            ("queue, whole department (scope=all)", "?scope=all", {"scope": "all"}),
             ("queue, page 50", "?page=50", {}),
             ("queue, status = in review", "?status=in_review", {"status": "in_review"}),
             ("queue, SLA red (overdue)", "?sla=red", {"sla": "red"}),
