@@ -198,6 +198,12 @@ class Case(TimeStampedModel):
                 condition=models.Q(status__in=[str(s) for s in OFFICE_QUEUE_STATES]),
                 name="cases_queue_hall_live",
             ),
+            # The queue filtered by item: the live cases of one item version, oldest first.
+            models.Index(
+                fields=["item_version", "received_at", "id"],
+                condition=models.Q(status__in=[str(s) for s in OFFICE_QUEUE_STATES]),
+                name="cases_queue_version_live",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from apps.cases.permissions import (
     can_view_case_as_staff,
     supervised_department_ids,
 )
+from apps.catalog.models import ItemVersion
 from apps.identity.constants import StaffRole
 
 _LIST_RELATED = ("item_version", "department")
@@ -159,7 +160,15 @@ def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> Quer
     qs = Case.objects.filter(queue_scope(user, filters.scope))
     qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=QUEUE_STATES)
     if filters.item_code:
-        qs = qs.filter(item_version__implementation_code=filters.item_code)
+        # The item's versions first (one small query), so that PostgreSQL can walk the live
+        # cases of one version in order (cases_queue_version_live) instead of joining every
+        # case of the department to its version.
+        version_ids = list(
+            ItemVersion.objects.filter(implementation_code=filters.item_code).values_list(
+                "pk", flat=True
+            )
+        )
+        qs = qs.filter(item_version_id__in=version_ids)
     if filters.number:
         qs = qs.filter(number__startswith=filters.number.strip())
     if filters.hall_id:
