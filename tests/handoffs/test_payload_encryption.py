@@ -6,14 +6,11 @@ handoff is pushed or served from the inbox; rotated by ``rotate_pii_keys``.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet
 
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -22,6 +19,7 @@ from apps.handoffs.constants import HandoffState
 from apps.handoffs.models import Handoff
 from apps.handoffs.services import build_envelope
 from tests.cases.factories import FORM, case_in, citizen, clerk_of, item_version, reviewer_of
+from tests.dumps import pg_dump
 from tests.handoffs.factories import HandoffFactory
 
 ID_NUMBER = FORM["id_number"]
@@ -44,32 +42,6 @@ def _raw_payload(handoff_id: int) -> str:
         return cursor.fetchone()[0]
 
 
-def _pg_dump_handoff_tables() -> str:
-    db = settings.DATABASES["default"]
-    executable = shutil.which("pg_dump")
-    assert executable, "pg_dump is not installed"
-    result = subprocess.run(
-        [
-            executable,
-            "--host",
-            db.get("HOST") or "127.0.0.1",
-            "--port",
-            str(db.get("PORT") or 5432),
-            "--username",
-            db.get("USER") or "postgres",
-            "--no-owner",
-            "--data-only",
-            "--table=handoffs_*",
-            db["NAME"],
-        ],
-        capture_output=True,
-        check=True,
-        text=True,
-        timeout=120,
-    )
-    return result.stdout
-
-
 @pytest.mark.django_db(transaction=True)
 def test_pg_dump_of_the_handoff_tables_holds_no_plaintext_id_or_phone_number(department) -> None:
     # given a real case accepted (its handoff written in the same transaction) and committed
@@ -79,7 +51,7 @@ def test_pg_dump_of_the_handoff_tables_holds_no_plaintext_id_or_phone_number(dep
     assert handoff.payload["form"]["id_number"] == ID_NUMBER
     assert handoff.payload["form"]["mobile"] == PHONE
     # when the handoff tables are dumped with the real pg_dump
-    dump = _pg_dump_handoff_tables()
+    dump = pg_dump("--data-only", "--table=handoffs_*")
     # then the row is there, its payload only as ciphertext, and no number in any spelling
     assert handoff.idempotency_key in dump
     assert case.number in dump

@@ -3,15 +3,11 @@
 Committed data (transactional test) dumped with the real ``pg_dump`` of the test database.
 """
 
-import shutil
-import subprocess
-
 import pytest
 from axes.models import AccessAttempt
 
-from django.conf import settings
-
 from apps.identity import services
+from tests.dumps import pg_dump
 from tests.identity.factories import (
     AgentAuthorisationFactory,
     EnterpriseFactory,
@@ -20,30 +16,6 @@ from tests.identity.factories import (
     PopulationRecordFactory,
     valid_id_number,
 )
-
-
-def _pg_dump() -> str:
-    db = settings.DATABASES["default"]
-    executable = shutil.which("pg_dump")
-    assert executable, "pg_dump is not installed"
-    result = subprocess.run(
-        [
-            executable,
-            "--host",
-            db.get("HOST") or "127.0.0.1",
-            "--port",
-            str(db.get("PORT") or 5432),
-            "--username",
-            db.get("USER") or "postgres",
-            "--no-owner",
-            db["NAME"],
-        ],
-        capture_output=True,
-        check=True,
-        text=True,
-        timeout=120,
-    )
-    return result.stdout
 
 
 @pytest.mark.django_db(transaction=True)
@@ -73,7 +45,7 @@ def test_pg_dump_of_the_test_database_contains_no_plaintext_id_or_phone_number(
     assert all(a.username.startswith("login:") for a in attempts)
 
     # when
-    dump = _pg_dump()
+    dump = pg_dump()
 
     # then: the data is in the dump (positive control) ...
     assert "赵晓明" in dump
