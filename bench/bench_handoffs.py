@@ -206,6 +206,17 @@ def _all_acknowledged(keys: Collection[str]) -> None:
         raise RuntimeError(f"only {acknowledged} of {len(keys)} handoffs acknowledged")
 
 
+def _await_acknowledged(
+    committed: dict[str, float], *, timeout: float, what: str
+) -> tuple[dict[str, float], list[float]]:
+    """Wait until every key in ``committed`` (key → commit time) is acknowledged: the
+    acknowledgement times and each handoff's latency from commit to acknowledgement."""
+    _wait(lambda: len(_acknowledged_at(committed)) == len(committed), timeout=timeout, what=what)
+    _all_acknowledged(committed)
+    acknowledged_at = _acknowledged_at(committed)
+    return acknowledged_at, [acknowledged_at[key] - at for key, at in committed.items()]
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -335,14 +346,9 @@ def handoffs_push() -> list[dict]:
         for case_id in case_ids:
             cases.accept_case(case_id=case_id, actor=actor)
             committed[f"case:{case_id}:accepted"] = time.time()
-        _wait(
-            lambda: len(_acknowledged_at(committed)) == n_cases,
-            timeout=600,
-            what="accepted cases to be acknowledged",
+        acknowledged_at, latencies = _await_acknowledged(
+            committed, timeout=600, what="accepted cases to be acknowledged"
         )
-        _all_acknowledged(committed)
-        acknowledged_at = _acknowledged_at(committed)
-        latencies = [acknowledged_at[key] - at for key, at in committed.items()]
         elapsed = max(acknowledged_at.values()) - started
         acknowledged = Handoff.objects.filter(
             subject_type="cases.case", state=HandoffState.ACKNOWLEDGED, target_department=source
@@ -372,14 +378,9 @@ def handoffs_push() -> list[dict]:
             time.sleep(max(0.0, started + n / paced_rate - time.time()))
             cases.accept_case(case_id=case_id, actor=actor)
             paced[f"case:{case_id}:accepted"] = time.time()
-        _wait(
-            lambda: len(_acknowledged_at(paced)) == n_paced,
-            timeout=600,
-            what="paced acceptances to be acknowledged",
+        _, latencies = _await_acknowledged(
+            paced, timeout=600, what="paced acceptances to be acknowledged"
         )
-        _all_acknowledged(paced)
-        acknowledged_at = _acknowledged_at(paced)
-        latencies = [acknowledged_at[key] - at for key, at in paced.items()]
         results.append(
             {
                 "metric": (
@@ -416,14 +417,9 @@ def handoffs_push() -> list[dict]:
             now = time.time()
             burst_committed.update({h.idempotency_key: now for h in batch})
         enqueued = time.time() - started
-        _wait(
-            lambda: len(_acknowledged_at(burst_committed)) == n_burst,
-            timeout=900,
-            what="the burst to be acknowledged",
+        acknowledged_at, latencies = _await_acknowledged(
+            burst_committed, timeout=900, what="the burst to be acknowledged"
         )
-        _all_acknowledged(burst_committed)
-        acknowledged_at = _acknowledged_at(burst_committed)
-        latencies = [acknowledged_at[key] - at for key, at in burst_committed.items()]
         elapsed = max(acknowledged_at.values()) - started
         results.append(
             {
