@@ -21,20 +21,40 @@ SIM_PULL_ARGS := --mode pull --record var/demo-sim-pull.sqlite3 $(SIM_PORTAL) \
                  --client-id demo-pull-api --poll-interval 2 --answer received
 
 .PHONY: demo test check lint fmt worker beat bench messages schema services system-deps \
-        install install-dev clean
+        install install-dev clean lock runtime-check check-deploy
 
 # --- environments -------------------------------------------------------------------------
+# Installs come from the hashed locks only (pip --require-hashes): requirements.lock is the
+# whole runtime tree, requirements-dev.lock the same plus the test tools. requirements*.txt
+# are what people edit; `make lock` turns them into the locks (docs/deploy.md, DEVELOPERS.md).
+PIP_LOCKED := $(BIN)/pip install -q --require-hashes
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
+$(VENV)/.runtime: requirements.lock | $(BIN)/python
+	$(PIP_LOCKED) -r requirements.lock
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(VENV)/.dev: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(PIP_LOCKED) -r requirements-dev.lock
 	touch $@ $(VENV)/.runtime
+
+# Regenerate both locks after editing requirements*.txt. Pins already in a lock are kept unless
+# requirements*.txt changes them; `make lock LOCK_ARGS=--upgrade` moves everything to the newest
+# allowed versions (`LOCK_ARGS="--upgrade-package django"` just one). The dev lock is
+# constrained by the runtime lock, so both hold the same runtime versions.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --no-strip-extras --universal \
+             --python-version 3.11 --custom-compile-command "make lock" $(LOCK_ARGS)
+lock: | $(BIN)/python
+	@test -x $(BIN)/uv || $(BIN)/pip install -q "$$(grep '^uv==' requirements-dev.txt)"
+	$(UV_COMPILE) -o requirements.lock requirements.txt
+	$(UV_COMPILE) -c requirements.lock -o requirements-dev.lock requirements-dev.txt
+	@$(PYTHON) scripts/check_lock.py
+
+# The runtime set alone, in var/runtime-venv (issue 17): imports, check --deploy, PostgreSQL,
+# gunicorn, Celery worker + beat on Redis, one case to the department simulator and back.
+runtime-check: services
+	$(PYTHON) scripts/runtime_check.py
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
@@ -69,7 +89,7 @@ demo: install messages
 	fi; \
 	$(DEMO_ENV) $(MANAGE) runserver --noreload 127.0.0.1:$(PORT)
 
-test: install-dev system-deps services check
+test: install-dev system-deps services check runtime-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # --- quality ------------------------------------------------------------------------------
@@ -81,6 +101,7 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/gov
             PII_INDEX_KEY=$${PII_INDEX_KEY:-check-only} OIDC_ENABLED=$${OIDC_ENABLED:-false}
 
 check: install-dev messages
+	$(PYTHON) scripts/check_lock.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(MANAGE) check --fail-level WARNING
