@@ -11,14 +11,6 @@ MANAGE := $(BIN)/python manage.py
 # are set in the environment.
 DEMO_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
             DEMO_SIMULATOR_PORT=$(SIM_PORT)
-# The demo departments' systems (apps/handoffs/demo.py): the demo department receives signed
-# pushes and answers; 南昌市行政审批局 pulls its inbox. Stopped when the demo stops.
-SIM_PORTAL := --portal-url http://127.0.0.1:$(PORT) --client-secret govportal-demo-secret
-SIM_PUSH_ARGS := --mode push --port $(SIM_PORT) --key demo-k1=demo-handoff-secret-please-rotate \
-                 --record var/demo-sim-push.sqlite3 $(SIM_PORTAL) --client-id demo-dept-api \
-                 --answer both --answer-subject cases.case --answer-delay 5
-SIM_PULL_ARGS := --mode pull --record var/demo-sim-pull.sqlite3 $(SIM_PORTAL) \
-                 --client-id demo-pull-api --poll-interval 2 --answer received
 
 .PHONY: demo test check lint fmt worker beat bench messages schema services system-deps \
         install install-dev clean lock runtime-check check-deploy
@@ -69,25 +61,10 @@ messages: install
 	$(DEMO_ENV) $(MANAGE) compilemessages --ignore=$(VENV) --locale en -v 0
 
 # --- the two commands ---------------------------------------------------------------------
+# Migrate, load the demo data and serve it like production (gunicorn, worker + beat with
+# REDIS_URL, the department simulators); a short summary on the console, logs in var/.
 demo: install messages
-	mkdir -p var
-	$(DEMO_ENV) $(MANAGE) migrate --noinput -v 1
-	$(DEMO_ENV) $(MANAGE) loaddemo
-	@echo "govportal demo: http://127.0.0.1:$(PORT)/  (accounts: see README; password govportal-demo)"
-	@echo "department systems (simulators, logs in var/demo-sim-*.log): push on :$(SIM_PORT), pull"
-	@pids=""; \
-	trap 'kill $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	$(DEMO_ENV) $(MANAGE) department_simulator $(SIM_PUSH_ARGS) >var/demo-sim-push.log 2>&1 & \
-	pids="$$pids $$!"; \
-	$(DEMO_ENV) $(MANAGE) department_simulator $(SIM_PULL_ARGS) >var/demo-sim-pull.log 2>&1 & \
-	pids="$$pids $$!"; \
-	if [ -n "$${REDIS_URL:-}" ]; then \
-	    $(DEMO_ENV) $(BIN)/celery -A govportal worker -B -l info --concurrency 2 & \
-	    pids="$$pids $$!"; \
-	else \
-	    echo "REDIS_URL not set: Celery tasks run eagerly in the web process"; \
-	fi; \
-	$(DEMO_ENV) $(MANAGE) runserver --noreload 127.0.0.1:$(PORT)
+	@BIN=$(BIN) PORT=$(PORT) SIM_PORT=$(SIM_PORT) scripts/demo.sh
 
 test: install-dev system-deps services check runtime-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ Defaults are the zero-setup demo: a SQLite file and Celery running eagerly in-pr
 Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to PostgreSQL and a real broker.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -316,7 +317,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -453,13 +454,31 @@ CASES_MAX_EXTENSION_DAYS = env.int("CASES_MAX_EXTENSION_DAYS", default=10)
 CASES_DOWNLOAD_LINK_SECONDS = env.int("CASES_DOWNLOAD_LINK_SECONDS", default=600)
 
 # --- Logging ------------------------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON lines on stderr at LOG_LEVEL. LOG_FILE adds a file with everything from LOG_FILE_LEVEL
+# up (``make demo``: warnings on the console, the details in var/demo.log).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FILE = env.str("LOG_FILE", default="")
+LOG_FILE_LEVEL = env.str("LOG_FILE_LEVEL", default="INFO").upper()
+_log_handlers: dict[str, dict[str, object]] = {
+    "console": {"class": "logging.StreamHandler", "formatter": "json", "level": LOG_LEVEL}
+}
+if LOG_FILE:
+    _log_handlers["file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": LOG_FILE,
+        "formatter": "json",
+        "level": LOG_FILE_LEVEL,
+    }
+_log_levels = [LOG_LEVEL, LOG_FILE_LEVEL] if LOG_FILE else [LOG_LEVEL]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "apps.core.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "handlers": _log_handlers,
+    "root": {
+        "handlers": list(_log_handlers),
+        "level": min(_log_levels, key=lambda name: getattr(logging, name, logging.INFO)),
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},

@@ -45,6 +45,9 @@ from apps.catalog.selectors import published_items
 from apps.core import calendar
 from apps.core.demo import DemoDataError, Writer
 from apps.core.models import Department, ServiceHall
+from apps.handoffs.constants import HandoffState
+from apps.handoffs.models import Handoff
+from apps.handoffs.services import acknowledge_handoff
 from apps.identity.demo import DEMO_DEPARTMENT_USCC, DEMO_HALL_CODE, LEGAL_PERSONS
 
 PSB_USCC = "11360100D00000144P"  # 南昌市公安局 (demo): issuer of the demo ID cards
@@ -411,6 +414,27 @@ def _settle(case: Case, scenario: Scenario) -> None:
         services.expire_supplement(case_id=case.pk)
 
 
+def _sign_for_past_handoffs(cases: list[Case]) -> None:
+    """The demo department signed for the handoffs of replayed cases back then.
+
+    Without the demo endpoints (loaded after the cases) those handoffs land in the office queue,
+    delivered on the replayed day; left unacknowledged, /healthz of a fresh demo would report a
+    handoff waiting for weeks. Each is signed for ten minutes after it arrived, through the same
+    service as the office queue's 签收. Handoffs still pending (a real broker) are delivered by
+    the worker once the demo runs.
+    """
+    rows = Handoff.objects.filter(
+        subject_type="cases.case",
+        subject_id__in=[str(case.pk) for case in cases],
+        state=HandoffState.DELIVERED,
+    ).values_list("pk", "target_department_id", "created_at")
+    for handoff_id, department_id, created_at in rows:
+        department = Department.objects.get(pk=department_id)
+        signed_at = created_at + datetime.timedelta(minutes=10)
+        with mock.patch("django.utils.timezone.now", lambda moment=signed_at: moment):
+            acknowledge_handoff(handoff_id=handoff_id, department=department)
+
+
 # --- the loader ----------------------------------------------------------------------------
 
 
@@ -459,6 +483,7 @@ def load_cases_demo(*, stdout: Writer) -> dict[str, int]:
         created.append((case, scenario))
     for case, scenario in created:
         _settle(case, scenario)
+    _sign_for_past_handoffs([case for case, scenario in created if scenario.age > 0])
     warnings = services.raise_sla_warnings() if created else {"yellow": 0, "red": 0}
     stdout.write(
         f"  办件: 新增 {len(created)} 件，已存在 {len(SCENARIOS) - len(created)} 件；"

@@ -1678,7 +1678,7 @@ def notify_sla_warning(*, warning_id: int) -> int:
         extra={
             "warning_id": warning.pk,
             "case_id": warning.case_id,
-            "level": warning.level,
+            "sla_level": warning.level,
             "department_id": case.department_id,
             "days_left": warning.days_left,
             "notified": created,

@@ -17,7 +17,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = value
+                # An extra named like a field of the line ("level", "event") must not replace
+                # it: a log level is only ever a logging level.
+                payload[f"extra_{key}" if key in payload else key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)
