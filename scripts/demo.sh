@@ -34,6 +34,8 @@ run_logged "$VAR/demo-load.log" "${MANAGE[@]}" migrate --noinput -v 1
 run_logged "$VAR/demo-load.log.tmp" "${MANAGE[@]}" loaddemo
 cat "$VAR/demo-load.log.tmp" >>"$VAR/demo-load.log" && rm -f "$VAR/demo-load.log.tmp"
 
+# Every process below runs in a session of its own (setsid), so Ctrl-C reaches this script
+# only, which stops them with TERM: gunicorn and Celery shut down gracefully.
 pids=()
 stop() {  # stop [exit status]: end every process started here
     trap - INT TERM EXIT
@@ -55,20 +57,20 @@ trap stop INT TERM
 trap 'kill -TERM "${pids[@]}" 2>/dev/null || true' EXIT
 
 SIM_PORTAL=(--portal-url "http://127.0.0.1:$PORT" --client-secret govportal-demo-secret)
-"${MANAGE[@]}" department_simulator --mode push --port "$SIM_PORT" \
+setsid "${MANAGE[@]}" department_simulator --mode push --port "$SIM_PORT" \
     --key demo-k1=demo-handoff-secret-please-rotate --record "$VAR/demo-sim-push.sqlite3" \
     "${SIM_PORTAL[@]}" --client-id demo-dept-api --answer both --answer-subject cases.case \
     --answer-delay 5 >"$VAR/demo-sim-push.log" 2>&1 &
 pids+=($!)
-"${MANAGE[@]}" department_simulator --mode pull --record "$VAR/demo-sim-pull.sqlite3" \
+setsid "${MANAGE[@]}" department_simulator --mode pull --record "$VAR/demo-sim-pull.sqlite3" \
     "${SIM_PORTAL[@]}" --client-id demo-pull-api --poll-interval 2 --answer received \
     >"$VAR/demo-sim-pull.log" 2>&1 &
 pids+=($!)
 if [ -n "${REDIS_URL:-}" ]; then
-    "$BIN/celery" -A govportal worker -l warning --concurrency 2 -n "demo@%h" \
+    setsid "$BIN/celery" -A govportal worker -l warning --concurrency 2 -n "demo@%h" \
         --logfile "$VAR/demo-worker.log" >/dev/null 2>&1 &
     pids+=($!)
-    "$BIN/celery" -A govportal beat -l warning --schedule "$VAR/demo-beat-schedule" \
+    setsid "$BIN/celery" -A govportal beat -l warning --schedule "$VAR/demo-beat-schedule" \
         --logfile "$VAR/demo-beat.log" >/dev/null 2>&1 &
     pids+=($!)
     tasks="a Celery worker and beat on $REDIS_URL (var/demo-worker.log, var/demo-beat.log)"
@@ -76,12 +78,12 @@ else
     tasks="in the web process (no REDIS_URL: Celery runs eagerly)"
 fi
 # SQLite demo: WAL and IMMEDIATE transactions (settings.py) let the workers' threads write.
-"$BIN/gunicorn" govportal.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
+setsid "$BIN/gunicorn" govportal.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
     --timeout 60 --graceful-timeout 5 --log-level warning \
     --access-logfile "$VAR/demo-access.log" --error-logfile - &
 pids+=($!)
 
-database=$("${MANAGE[@]}" shell -c \
+database=$("${MANAGE[@]}" shell --no-imports -c \
     "from django.db import connection as c; print(c.vendor, c.settings_dict['NAME'])" 2>/dev/null)
 "$BIN/python" - "http://127.0.0.1:$PORT/healthz" <<'PY' || true
 import sys, time, urllib.request
