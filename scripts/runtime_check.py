@@ -34,6 +34,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -50,6 +51,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/govportal_runtime_che
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 SIM_KEY = "demo-k1=demo-handoff-secret-please-rotate"
 MISSING = re.compile(r"No module named '([\w.]+)'")
+UNITS = ROOT / "deploy" / "systemd"
 
 
 class CheckFailed(Exception):
@@ -114,6 +116,21 @@ def run_step(
     if done.returncode != 0:
         raise CheckFailed(step, f"exit status {done.returncode}", output)
     return output
+
+
+def unit_command(unit: str, bin_dir: Path, options: Mapping[str, str]) -> list[str]:
+    """The ExecStart of ``deploy/systemd/<unit>`` run from ``bin_dir``, some option values
+    replaced (``{"--bind": "127.0.0.1:1234"}``): the check starts what production starts."""
+    lines = (UNITS / unit).read_text().splitlines()
+    argv = shlex.split(next(line for line in lines if line.startswith("ExecStart="))[10:])
+    argv[0] = str(bin_dir / Path(argv[0]).name)
+    for index, arg in enumerate(argv[:-1]):
+        if arg in options:
+            argv[index + 1] = options[arg]
+    missing = set(options) - set(argv)
+    if missing:
+        raise CheckFailed(f"unit {unit}", f"ExecStart lacks {sorted(missing)}")
+    return argv
 
 
 def free_port() -> int:
@@ -356,43 +373,25 @@ def check_round_trip(python: Path, database_url: str, redis_url: str, logs: Path
     with (
         background(
             "gunicorn",
-            [
-                str(bin_dir / "gunicorn"),
-                "govportal.wsgi",
-                f"--bind=127.0.0.1:{port}",
-                "--workers=2",
-                "--access-logfile=-",
-            ],
+            unit_command(
+                "govportal-web.service",
+                bin_dir,
+                {"--bind": f"127.0.0.1:{port}", "--workers": "2"},
+            ),
             web_env,
             logs,
         ) as web,
         background(
             "worker",
-            [
-                str(bin_dir / "celery"),
-                "-A",
-                "govportal",
-                "worker",
-                "-l",
-                "warning",
-                "--concurrency=1",
-                "-n",
-                "runtime-check@%h",
-            ],
+            unit_command("govportal-worker.service", bin_dir, {"--concurrency": "1"}),
             env,
             logs,
         ) as worker,
         background(
             "beat",
-            [
-                str(bin_dir / "celery"),
-                "-A",
-                "govportal",
-                "beat",
-                "-l",
-                "warning",
-                f"--schedule={logs / 'beat-schedule'}",
-            ],
+            unit_command(
+                "govportal-beat.service", bin_dir, {"--schedule": str(logs / "beat-schedule")}
+            ),
             env,
             logs,
         ) as beat,

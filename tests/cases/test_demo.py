@@ -5,12 +5,15 @@ from io import StringIO
 import pytest
 
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.cases.constants import CaseStatus, Channel
 from apps.cases.demo import SCENARIOS, TAG, demo_case_states, load_cases_demo
 from apps.cases.models import Case, CaseEvent, SlaWarning
 from apps.cases.selectors import list_cases_for_applicant, list_queue_for_clerk
+from apps.handoffs.models import Handoff
+from apps.handoffs.selectors import handoff_health
 from apps.identity.models import User
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +69,17 @@ def test_every_state_for_both_demo_applicants_with_consistent_history(loaded) ->
     assert agent_case.authorisation is not None
     assert agent_case.acting_user == citizen
     assert agent_case.enterprise is not None
+
+    # a fresh demo looks live: the handoffs of cases accepted before today were signed for
+    # back then, so /healthz reports nothing waiting (the pull inbox's one is minutes old)
+    handoffs = handoff_health()
+    assert handoffs["oldest_unacknowledged_age_seconds"] < 600
+    assert handoffs["oldest_pending_age_seconds"] < 600
+    assert handoffs["dead"] == 0
+    past = Handoff.objects.filter(subject_type="cases.case", acknowledged_at__isnull=False)
+    assert past.exists()
+    for handoff in past:
+        assert timezone.localdate(handoff.acknowledged_at) == timezone.localdate(handoff.created_at)
 
     # the audit chain is intact (audit_verify exits non-zero otherwise)
     call_command("audit_verify", stdout=StringIO())

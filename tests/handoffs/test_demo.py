@@ -18,6 +18,7 @@ from apps.identity.demo import DEMO_API_CLIENT_ID, DEMO_CLIENT_SECRET, load_iden
 from apps.identity.models import ApiClient
 from tests.conftest import wait_until
 
+DEMO_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo.sh"
 MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 
 
@@ -53,23 +54,25 @@ def test_demo_configures_a_push_and_a_pull_department_once() -> None:
 
 
 def test_make_demo_starts_simulators_matching_the_demo_configuration() -> None:
-    # the Makefile's simulators use the key, port and clients the demo data configures
+    # scripts/demo.sh (make demo) starts the simulators with the key, port and clients the demo
+    # data configures
     makefile = MAKEFILE.read_text()
-    push_args = re.search(r"^SIM_PUSH_ARGS := (.*?)(?<!\\)$", makefile, re.M | re.S).group(1)
-    pull_args = re.search(r"^SIM_PULL_ARGS := (.*?)(?<!\\)$", makefile, re.M | re.S).group(1)
-    assert f"--key {demo.DEMO_KEY_ID}={demo.DEMO_KEY_SECRET}" in push_args
-    assert f"--client-id {DEMO_API_CLIENT_ID}" in push_args
-    assert "--port $(SIM_PORT)" in push_args
+    script = DEMO_SCRIPT.read_text()
+    push = script[script.index("department_simulator --mode push") :].split("&\n", 1)[0]
+    pull = script[script.index("department_simulator --mode pull") :].split("&\n", 1)[0]
+    assert f"--key {demo.DEMO_KEY_ID}={demo.DEMO_KEY_SECRET}" in push
+    assert f"--client-id {DEMO_API_CLIENT_ID}" in push
+    assert '--port "$SIM_PORT"' in push
     assert re.search(r"^SIM_PORT \?= (\d+)$", makefile, re.M).group(1) == str(
         demo.DEMO_SIMULATOR_PORT
     )
-    assert f"--client-id {demo.DEMO_PULL_CLIENT_ID}" in pull_args
-    assert f"--client-secret {DEMO_CLIENT_SECRET}" in makefile
-    # and the demo recipe starts both in the background and stops them when it ends
+    assert f"--client-id {demo.DEMO_PULL_CLIENT_ID}" in pull
+    assert f"--client-secret {DEMO_CLIENT_SECRET}" in script
+    # and the demo recipe runs the script, which stops every process it started on Ctrl-C
     recipe = makefile[makefile.index("demo: install") : makefile.index("test: install-dev")]
-    assert "department_simulator $(SIM_PUSH_ARGS)" in recipe
-    assert "department_simulator $(SIM_PULL_ARGS)" in recipe
-    assert "trap 'kill $$pids" in recipe
+    assert "scripts/demo.sh" in recipe
+    assert "trap stop INT TERM" in script
+    assert 'kill -TERM "${pids[@]}"' in script
 
 
 @pytest.mark.django_db(transaction=True)
