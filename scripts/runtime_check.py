@@ -9,9 +9,10 @@ installed with ``pip --require-hashes``, it:
    (middleware, backends, storages, formatters, DRF classes) and the Celery broker transport;
 2. runs ``manage.py check --deploy`` with production-like settings (``DEBUG=false``, fresh keys);
 3. migrates a database of its own on PostgreSQL and runs ``loaddemo``;
-4. starts gunicorn, a Celery worker, Celery beat (on a Redis database of its own) and the push
-   department simulator, accepts one submitted demo case and waits until the department's
-   decision has come back through the API (the case is 已决定), then checks ``/healthz``.
+4. starts the ``ExecStart`` commands of ``deploy/systemd/`` (gunicorn, a Celery worker, Celery
+   beat; on a Redis database of its own) and the push department simulator, checks
+   ``/healthz`` (broker in Redis mode), waits for the worker's ping, accepts one submitted demo
+   case and waits until the department's decision has come back through the API (已决定).
 
 Any failure stops it with a message naming the step; a missing module is named as such
 (``MISSING MODULE: packaging``). Standard library only: it runs on the system Python.

@@ -415,18 +415,19 @@ def _settle(case: Case, scenario: Scenario) -> None:
 
 
 def _sign_for_past_handoffs(cases: list[Case]) -> None:
-    """The demo department signed for the handoffs of replayed cases back then.
+    """The departments signed for the handoffs of replayed cases back then.
 
-    Without the demo endpoints (loaded after the cases) those handoffs land in the office queue,
-    delivered on the replayed day; left unacknowledged, /healthz of a fresh demo would report a
-    handoff waiting for weeks. Each is signed for ten minutes after it arrived, through the same
-    service as the office queue's 签收. Handoffs still pending (a real broker) are delivered by
-    the worker once the demo runs.
+    Those handoffs are dated on the replayed days; left open (delivered to an office queue
+    before the demo endpoints exist, or still pending for the worker of a real broker), /healthz
+    of a fresh demo would report a handoff waiting for weeks, and the worker would push
+    weeks-old cases to the demo department when the demo starts. Each is signed for ten minutes
+    after it was created, through the same service as the office queue's 签收; the delivery
+    task of a signed-for handoff does nothing.
     """
     rows = Handoff.objects.filter(
         subject_type="cases.case",
         subject_id__in=[str(case.pk) for case in cases],
-        state=HandoffState.DELIVERED,
+        state__in=(HandoffState.PENDING, HandoffState.DELIVERED),
     ).values_list("pk", "target_department_id", "created_at")
     for handoff_id, department_id, created_at in rows:
         department = Department.objects.get(pk=department_id)
