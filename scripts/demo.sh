@@ -29,6 +29,7 @@ run_logged() {  # run_logged <log> <command...>: output to the log; its tail on 
     fi
 }
 
+trap 'echo; echo "demo: interrupted while loading"; exit 0' INT TERM
 echo "demo: migrating and loading demo data (details in var/demo-load.log) ..."
 run_logged "$VAR/demo-load.log" "${MANAGE[@]}" migrate --noinput -v 1
 run_logged "$VAR/demo-load.log.tmp" "${MANAGE[@]}" loaddemo
