@@ -57,6 +57,17 @@ _PAGE_LIST_DEFERRED = (
 )
 
 
+def staff_visible() -> Q:
+    """The cases staff may know of at all (issue 15 §3).
+
+    A draft is the applicant's private work until it is submitted: no staff role (clerk,
+    reviewer, department administrator, supervisor, platform administrator) and no department
+    system sees it in a queue, a screen, the API, a search or a count. Every staff-facing read
+    goes through this condition (or ``permissions.can_view_case_as_staff`` for one row).
+    """
+    return ~Q(status=CaseStatus.DRAFT)
+
+
 def _represented_enterprise_ids(user: Any) -> list[int]:
     from apps.identity.models import Enterprise, EnterpriseRole
 
@@ -112,7 +123,7 @@ def staff_department_ids(user: Any, roles: Iterable[str] = STAFF_READ_ROLES) -> 
 def get_case_for_staff(*, user: Any, case_id: int) -> Case:
     case = (
         Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall", "accepted_by")
-        .filter(pk=case_id)
+        .filter(staff_visible(), pk=case_id)
         .first()
     )
     if case is None or not can_view_case_as_staff(user, case):
@@ -151,7 +162,8 @@ def queue_scope(user: Any, scope: str = "") -> Q:
       department.
     - A clerk or department admin without a hall: every case of the department.
     - A supervisor: every case of the departments in their region subtree (read-only).
-    One query for the memberships, one more for a supervisor's departments.
+    Never a draft (``staff_visible``). One query for the memberships, one more for a
+    supervisor's departments.
     """
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
@@ -176,7 +188,7 @@ def queue_scope(user: Any, scope: str = "") -> Q:
         whole |= set(supervised_department_ids(supervised))
     if whole:
         condition |= Q(department_id__in=sorted(whole))
-    return condition
+    return condition & staff_visible()
 
 
 def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
@@ -239,7 +251,9 @@ def list_cases_for_department(
     deadline_after: datetime | None = None,
 ) -> QuerySet[Case]:
     """Cases handed to a department (accepted or later), for its API client."""
-    qs = Case.objects.filter(department_id=department_id, status__in=list(DEPARTMENT_STATES))
+    qs = Case.objects.filter(
+        staff_visible(), department_id=department_id, status__in=list(DEPARTMENT_STATES)
+    )
     if status:
         qs = qs.filter(status=status)
     if item_code:
@@ -256,7 +270,12 @@ def list_cases_for_department(
 def get_case_for_department(*, department_id: int, case_id: int) -> Case:
     case = (
         Case.objects.select_related(*_LIST_RELATED, "enterprise")
-        .filter(pk=case_id, department_id=department_id, status__in=list(DEPARTMENT_STATES))
+        .filter(
+            staff_visible(),
+            pk=case_id,
+            department_id=department_id,
+            status__in=list(DEPARTMENT_STATES),
+        )
         .first()
     )
     if case is None:
