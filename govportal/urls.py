@@ -32,3 +32,6 @@ urlpatterns = [
     path("catalog/", include("apps.catalog.urls")),
     path("", include("apps.core.urls")),
 ]
+
+# JSON in the API error format under /api/, the portal's page elsewhere (issue 15 §2).
+handler404 = "apps.core.views.page_not_found"

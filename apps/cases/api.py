@@ -176,7 +176,7 @@ class CaseDetailOutput(CaseOutput):
     form = serializers.SerializerMethodField(
         help_text="申请表；身份证号码、手机号码等个人信息仅在客户端持有 cases:pii 权限时返回原文"
     )
-    enterprise_uscc = serializers.CharField(source="enterprise.uscc", default=None)
+    enterprise_uscc = serializers.CharField(source="enterprise.uscc", default=None, allow_null=True)
     materials = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
 

@@ -15,7 +15,7 @@ from apps.core.selectors import list_departments, list_regions
 
 
 class RegionOutput(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None)
+    parent_code = serializers.CharField(source="parent.code", default=None, allow_null=True)
 
     class Meta:
         model = Region
