@@ -88,6 +88,10 @@ class CaseOutput(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item_version.name")
     item_version = serializers.IntegerField(source="item_version.version")
     sla = serializers.SerializerMethodField()
+    deadline_provisional = serializers.SerializerMethodField(
+        help_text="true：承诺办结日期所在年度的国务院放假安排尚未发布，暂按法定节假日推算，"
+        "发布后自动重算"
+    )
 
     class Meta:
         model = Case
@@ -107,12 +111,16 @@ class CaseOutput(serializers.ModelSerializer):
             "accepted_at",
             "deemed_accepted",
             "deadline",
+            "deadline_provisional",
             "decision",
             "decided_at",
             "completed_at",
             "delivered_at",
             "sla",
         ]
+
+    def get_deadline_provisional(self, case: Case) -> bool:
+        return selectors.is_deadline_provisional(case)
 
     def get_sla(self, case: Case) -> dict[str, Any] | None:
         figures = selectors.sla_figures(case)

@@ -312,10 +312,23 @@ class SlaFigures:
     running: bool = True  # the clock runs (or is paused) in the case's current state
     # After the decision: whether it came by the deadline (None while the clock runs).
     on_time: bool | None = None
+    # The deadline reaches a year whose State Council arrangement is not loaded yet: it counts
+    # the statutory holidays only and may move when the notice is loaded (issue 15 §4).
+    provisional: bool = False
 
     @property
     def days_overdue(self) -> int:
         return max(0, -self.days_left)
+
+
+def is_deadline_provisional(case: Case) -> bool:
+    """Whether the case's running clock counts on a year without a published arrangement (no
+    database query: the calendar is held in memory)."""
+    from apps.core import calendar
+
+    if case.status not in CLOCK_STATES or case.accepted_at is None or case.deadline is None:
+        return False
+    return calendar.is_provisional_span(case.accepted_at, case.deadline)
 
 
 def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
@@ -333,6 +346,7 @@ def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
             days_left=sla.days_left(clock, now),
             level=sla.warning_level(clock, now),
             paused=sla.is_paused(clock),
+            provisional=is_deadline_provisional(case),
         )
     # Decided, completed, delivered or withdrawn: the clock stopped at the decision (or at the
     # withdrawal); show the working days it used and whether the decision was in time.

@@ -84,7 +84,7 @@ class WorkingDaysOutput(serializers.Serializer):
     deadline = serializers.DateField(help_text="期限届满日（当日结束前有效）")
     deadline_at = serializers.DateTimeField()
     calendar_known = serializers.BooleanField(
-        help_text="false 表示区间内有年份尚未录入放假安排，仅按周末推算"
+        help_text="false 表示区间内有年份尚未发布放假安排，暂按法定节假日推算（结果为暂定）"
     )
 
 
