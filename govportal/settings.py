@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request latency by route pattern for /metrics (apps/core/metrics.py).
+    "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # 400 for NUL characters and repeated API parameters, before any session or view work.
@@ -405,6 +407,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# --- Metrics (Prometheus, apps/core/metrics.py, docs/deploy.md "Alerts") --------------------
+# /metrics answers a scraper from one of these networks (CIDR) or one that sends
+# "Authorization: Bearer $METRICS_TOKEN"; everyone else gets 404 (403 for a wrong token).
+# Empty by default: behind a reverse proxy on the same host every request comes from
+# 127.0.0.1, so allowing loopback would open /metrics to the internet.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Celery queues whose depth (Redis list length) is exported.
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -21,6 +21,12 @@ class CasesConfig(AppConfig):
 
         register_arrangement_handler(recompute_deadlines_for_year)
 
+        # /metrics: cases past their SLA (apps/core/metrics.py).
+        from apps.cases.selectors import metrics_samples
+        from apps.core.metrics import register_metrics_provider
+
+        register_metrics_provider("cases", metrics_samples)
+
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer
             from apps.handoffs.registry import register_answer_handler

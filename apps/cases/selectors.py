@@ -32,6 +32,7 @@ from apps.cases.permissions import (
     supervised_department_ids,
 )
 from apps.catalog.models import ItemVersion
+from apps.core.metrics import GaugeSample
 from apps.identity.constants import StaffRole
 
 _LIST_RELATED = ("item_version", "department")
@@ -233,6 +234,26 @@ def _sla_condition(level: str, now: datetime) -> Q:
         return running & red
     horizon = calendar.working_deadline(now, sla.yellow_threshold())
     return running & Q(deadline__lte=horizon) & ~red
+
+
+def count_cases_past_sla(now: datetime | None = None) -> int:
+    """Cases whose running clock has passed its deadline (one indexed count on
+    ``status, deadline``). Suspended cases are paused and not counted."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        status__in=[CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW], deadline__lt=now
+    ).count()
+
+
+def metrics_samples() -> list[GaugeSample]:
+    """/metrics figures of the cases app (one query)."""
+    return [
+        GaugeSample(
+            "cases_past_sla",
+            "Cases whose promised completion date has passed while their clock runs.",
+            float(count_cases_past_sla()),
+        )
+    ]
 
 
 def _red_q(now: datetime) -> Q:
