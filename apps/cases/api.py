@@ -240,7 +240,9 @@ class CaseListApi(generics.ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         department = get_client_department(self.request)
-        filters = CaseListFilter(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads a blank value in a QueryDict as "not
+        # given", so ``?item=`` would pass while the schema says it may not be empty.
+        filters = CaseListFilter(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         return selectors.list_cases_for_department(

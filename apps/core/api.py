@@ -103,7 +103,7 @@ class WorkingDaysApi(APIView):
         responses=WorkingDaysOutput,
     )
     def get(self, request: Request) -> Response:
-        params = WorkingDaysInput(data=request.query_params)
+        params = WorkingDaysInput(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         start = params.validated_data["start"]
         days = params.validated_data["days"]
