@@ -4,6 +4,7 @@ Defaults are the zero-setup demo: a SQLite file and Celery running eagerly in-pr
 Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to PostgreSQL and a real broker.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -413,7 +414,11 @@ SPECTACULAR_SETTINGS = {
 # "Authorization: Bearer $METRICS_TOKEN"; everyone else gets 404 (403 for a wrong token).
 # Empty by default: behind a reverse proxy on the same host every request comes from
 # 127.0.0.1, so allowing loopback would open /metrics to the internet.
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Parsed here so that a typo stops the start instead of failing every scrape.
+METRICS_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(network, strict=False))
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+]
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Celery queues whose depth (Redis list length) is exported.
 METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])

@@ -63,3 +63,8 @@ def test_an_unknown_api_url_answers_json_404() -> None:
 def test_a_nul_in_a_page_query_is_400_not_500() -> None:
     response = Client().get("/catalog/?department=%00")
     assert response.status_code == 400
+
+
+def test_a_bad_level_on_the_catalogue_page_is_no_server_error() -> None:
+    response = Client().get("/catalog/?level=a")
+    assert response.status_code == 200
