@@ -42,6 +42,10 @@ _RECHECK_SECONDS = 5.0
 MAX_WORKING_DAYS = 5000
 
 
+# Years the lunar tables of ``lunardate`` cover.
+STATUTORY_YEARS = (1900, 2099)
+
+
 @lru_cache(maxsize=64)
 def statutory_holidays(year: int) -> dict[date, str]:
     """The days off 《全国年节及纪念日放假办法》 (State Council, 2025 revision, Art. 2) gives
@@ -52,6 +56,10 @@ def statutory_holidays(year: int) -> dict[date, str]:
     This is the law's floor, not the year's arrangement: the State Council's annual notice adds
     bridging days and 调休 working weekends, which no rule can predict.
     """
+    if not STATUTORY_YEARS[0] <= year <= STATUTORY_YEARS[1]:
+        # Outside the lunar tables (1900–2099): no deadline of a living case gets here; a
+        # calculator request does, and gets weekends only rather than an error.
+        return {}
     days: dict[date, str] = {date(year, 1, 1): "元旦"}
     new_year = LunarDate(year, 1, 1).to_solar_date()
     for offset in range(-1, 3):  # 除夕, 正月初一, 初二, 初三

@@ -143,3 +143,14 @@ def test_the_command_reports_a_bad_file(tmp_path) -> None:
     with pytest.raises(CommandError):
         call_command("load_holiday_arrangement", str(path))
     assert not CalendarYear.objects.filter(year=2027).exists()
+
+
+@pytest.mark.parametrize("year", [1899, 2100])
+def test_years_outside_the_lunar_tables_have_no_computed_holidays(year: int) -> None:
+    assert calendar.statutory_holidays(year) == {}
+
+
+def test_the_calculator_answers_for_a_far_year(client) -> None:
+    response = client.get("/api/v1/core/calendar/working-days/?start=1850-01-01&days=3")
+    assert response.status_code == 200
+    assert response.json()["calendar_known"] is False
