@@ -5,6 +5,7 @@ Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to PostgreSQL and a real bro
 """
 
 import logging
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,8 +60,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request latency by route pattern for /metrics (apps/core/metrics.py).
+    "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 400 for NUL characters and repeated API parameters, before any session or view work.
+    "apps.core.middleware.QueryGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -389,7 +394,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.drf.DefaultCursorPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema plus the error responses every endpoint gives (issue 15 §2).
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.GovportalAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.drf.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
 }
@@ -403,6 +409,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# --- Metrics (Prometheus, apps/core/metrics.py, docs/deploy.md "Alerts") --------------------
+# /metrics answers a scraper from one of these networks (CIDR) or one that sends
+# "Authorization: Bearer $METRICS_TOKEN"; everyone else gets 404 (403 for a wrong token).
+# Empty by default: behind a reverse proxy on the same host every request comes from
+# 127.0.0.1, so allowing loopback would open /metrics to the internet.
+# Parsed here so that a typo stops the start instead of failing every scrape.
+METRICS_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(network, strict=False))
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+]
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Celery queues whose depth (Redis list length) is exported.
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

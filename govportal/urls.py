@@ -14,6 +14,8 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    # Prometheus (issue 15 §6): configured addresses or METRICS_TOKEN only; docs/deploy.md.
+    path("metrics", core_views.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.identity.urls")),
@@ -32,3 +34,6 @@ urlpatterns = [
     path("catalog/", include("apps.catalog.urls")),
     path("", include("apps.core.urls")),
 ]
+
+# JSON in the API error format under /api/, the portal's page elsewhere (issue 15 §2).
+handler404 = "apps.core.views.page_not_found"

@@ -1,10 +1,12 @@
 """Read-only admin for cases: every change goes through the services (audited), never here."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from apps.cases import personal
+from apps.cases import personal, selectors
+from apps.cases.constants import CaseStatus
 from apps.cases.models import (
     Case,
     CaseEvent,
@@ -60,6 +62,10 @@ class CaseAdmin(ReadOnlyAdmin):
     exclude = ["form_personal"]
     readonly_fields = ["personal_fields_masked"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        # Issue 15 §3: a draft is the applicant's private work, even for platform administrators.
+        return super().get_queryset(request).filter(selectors.staff_visible())
+
     @admin.display(description=_("申请表个人信息（已隐藏）"))
     def personal_fields_masked(self, obj: Case) -> str:
         names = personal.personal_fields(obj.item_version)
@@ -72,6 +78,10 @@ class CaseMaterialAdmin(ReadOnlyAdmin):
     list_display = ["case", "slot_key", "source", "status", "content_type", "size"]
     list_filter = ["source", "status"]
     raw_id_fields = ["case"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseMaterial]:
+        # The files of a draft are as private as the draft (issue 15 §3).
+        return super().get_queryset(request).exclude(case__status=CaseStatus.DRAFT)
 
 
 @admin.register(SupplementNotice)

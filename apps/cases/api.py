@@ -88,6 +88,10 @@ class CaseOutput(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item_version.name")
     item_version = serializers.IntegerField(source="item_version.version")
     sla = serializers.SerializerMethodField()
+    deadline_provisional = serializers.SerializerMethodField(
+        help_text="true：承诺办结日期所在年度的国务院放假安排尚未发布，暂按法定节假日推算，"
+        "发布后自动重算"
+    )
 
     class Meta:
         model = Case
@@ -107,12 +111,16 @@ class CaseOutput(serializers.ModelSerializer):
             "accepted_at",
             "deemed_accepted",
             "deadline",
+            "deadline_provisional",
             "decision",
             "decided_at",
             "completed_at",
             "delivered_at",
             "sla",
         ]
+
+    def get_deadline_provisional(self, case: Case) -> bool:
+        return selectors.is_deadline_provisional(case)
 
     def get_sla(self, case: Case) -> dict[str, Any] | None:
         figures = selectors.sla_figures(case)
@@ -176,7 +184,7 @@ class CaseDetailOutput(CaseOutput):
     form = serializers.SerializerMethodField(
         help_text="申请表；身份证号码、手机号码等个人信息仅在客户端持有 cases:pii 权限时返回原文"
     )
-    enterprise_uscc = serializers.CharField(source="enterprise.uscc", default=None)
+    enterprise_uscc = serializers.CharField(source="enterprise.uscc", default=None, allow_null=True)
     materials = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
 
@@ -232,7 +240,9 @@ class CaseListApi(generics.ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         department = get_client_department(self.request)
-        filters = CaseListFilter(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads a blank value in a QueryDict as "not
+        # given", so ``?item=`` would pass while the schema says it may not be empty.
+        filters = CaseListFilter(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         return selectors.list_cases_for_department(

@@ -15,6 +15,18 @@ class CasesConfig(AppConfig):
 
         register_reveal_basis("case", staff_handles_person_case)
 
+        # Loading a year's holiday arrangement recomputes the open deadlines it moves.
+        from apps.cases.services import recompute_deadlines_for_year
+        from apps.core.calendar import register_arrangement_handler
+
+        register_arrangement_handler(recompute_deadlines_for_year)
+
+        # /metrics: cases past their SLA (apps/core/metrics.py).
+        from apps.cases.selectors import metrics_samples
+        from apps.core.metrics import register_metrics_provider
+
+        register_metrics_provider("cases", metrics_samples)
+
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer
             from apps.handoffs.registry import register_answer_handler

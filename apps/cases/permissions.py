@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from apps.cases.constants import Actor
+from apps.cases.constants import Actor, CaseStatus, Channel
 from apps.cases.models import Case
 from apps.identity.constants import StaffRole
 from apps.identity.models import ApiClient
@@ -72,8 +72,19 @@ def staff_roles(user: Any, department_id: int) -> set[str]:
     )
 
 
+def is_private_draft(case: Case) -> bool:
+    """An applicant's unsubmitted online draft: no staff capacity and no department system
+    reaches it (issue 15 §3). A window draft exists only inside the clerk's own intake
+    transaction (``services.create_window_case``), so the clerk keeps their capacity there."""
+    return case.status == CaseStatus.DRAFT and case.channel != Channel.WINDOW
+
+
 def actor_kinds(actor: CaseActor, case: Case) -> set[str]:
     """The capacities in which ``actor`` may act on ``case``."""
+    if is_private_draft(case):
+        if actor.user is not None and is_applicant(actor.user, case):
+            return {Actor.APPLICANT}
+        return set()
     if actor.client is not None:
         client = actor.client
         if client.is_active and client.department_id == case.department_id:
@@ -131,7 +142,10 @@ def supervisor_region_codes(user: Any) -> list[str]:
 
 def can_view_case_as_staff(user: Any, case: Case) -> bool:
     """Staff of the case's department (any role), or a supervisor (监督人员) whose department's
-    region contains the case's department: supervisors read across departments, never act."""
+    region contains the case's department: supervisors read across departments, never act.
+    Nobody on the staff side sees a draft (``selectors.staff_visible``)."""
+    if case.status == CaseStatus.DRAFT:
+        return False
     if staff_roles(user, case.department_id) & set(STAFF_READ_ROLES):
         return True
     codes = supervisor_region_codes(user)

@@ -32,6 +32,7 @@ from apps.cases.permissions import (
     supervised_department_ids,
 )
 from apps.catalog.models import ItemVersion
+from apps.core.metrics import GaugeSample
 from apps.identity.constants import StaffRole
 
 _LIST_RELATED = ("item_version", "department")
@@ -55,6 +56,17 @@ _PAGE_LIST_DEFERRED = (
         )
     ),
 )
+
+
+def staff_visible() -> Q:
+    """The cases staff may know of at all (issue 15 §3).
+
+    A draft is the applicant's private work until it is submitted: no staff role (clerk,
+    reviewer, department administrator, supervisor, platform administrator) and no department
+    system sees it in a queue, a screen, the API, a search or a count. Every staff-facing read
+    goes through this condition (or ``permissions.can_view_case_as_staff`` for one row).
+    """
+    return ~Q(status=CaseStatus.DRAFT)
 
 
 def _represented_enterprise_ids(user: Any) -> list[int]:
@@ -112,7 +124,7 @@ def staff_department_ids(user: Any, roles: Iterable[str] = STAFF_READ_ROLES) -> 
 def get_case_for_staff(*, user: Any, case_id: int) -> Case:
     case = (
         Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall", "accepted_by")
-        .filter(pk=case_id)
+        .filter(staff_visible(), pk=case_id)
         .first()
     )
     if case is None or not can_view_case_as_staff(user, case):
@@ -151,7 +163,8 @@ def queue_scope(user: Any, scope: str = "") -> Q:
       department.
     - A clerk or department admin without a hall: every case of the department.
     - A supervisor: every case of the departments in their region subtree (read-only).
-    One query for the memberships, one more for a supervisor's departments.
+    Never a draft (``staff_visible``). One query for the memberships, one more for a
+    supervisor's departments.
     """
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
@@ -176,7 +189,7 @@ def queue_scope(user: Any, scope: str = "") -> Q:
         whole |= set(supervised_department_ids(supervised))
     if whole:
         condition |= Q(department_id__in=sorted(whole))
-    return condition
+    return condition & staff_visible()
 
 
 def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
@@ -223,6 +236,26 @@ def _sla_condition(level: str, now: datetime) -> Q:
     return running & Q(deadline__lte=horizon) & ~red
 
 
+def count_cases_past_sla(now: datetime | None = None) -> int:
+    """Cases whose running clock has passed its deadline (one indexed count on
+    ``status, deadline``). Suspended cases are paused and not counted."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        status__in=[CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW], deadline__lt=now
+    ).count()
+
+
+def metrics_samples() -> list[GaugeSample]:
+    """/metrics figures of the cases app (one query)."""
+    return [
+        GaugeSample(
+            "cases_past_sla",
+            "Cases whose promised completion date has passed while their clock runs.",
+            float(count_cases_past_sla()),
+        )
+    ]
+
+
 def _red_q(now: datetime) -> Q:
     """Stored deadlines that are red at ``now`` (``sla.is_red`` as a query)."""
     if sla.red_threshold() == 0:
@@ -239,7 +272,9 @@ def list_cases_for_department(
     deadline_after: datetime | None = None,
 ) -> QuerySet[Case]:
     """Cases handed to a department (accepted or later), for its API client."""
-    qs = Case.objects.filter(department_id=department_id, status__in=list(DEPARTMENT_STATES))
+    qs = Case.objects.filter(
+        staff_visible(), department_id=department_id, status__in=list(DEPARTMENT_STATES)
+    )
     if status:
         qs = qs.filter(status=status)
     if item_code:
@@ -256,7 +291,12 @@ def list_cases_for_department(
 def get_case_for_department(*, department_id: int, case_id: int) -> Case:
     case = (
         Case.objects.select_related(*_LIST_RELATED, "enterprise")
-        .filter(pk=case_id, department_id=department_id, status__in=list(DEPARTMENT_STATES))
+        .filter(
+            staff_visible(),
+            pk=case_id,
+            department_id=department_id,
+            status__in=list(DEPARTMENT_STATES),
+        )
         .first()
     )
     if case is None:
@@ -293,10 +333,23 @@ class SlaFigures:
     running: bool = True  # the clock runs (or is paused) in the case's current state
     # After the decision: whether it came by the deadline (None while the clock runs).
     on_time: bool | None = None
+    # The deadline reaches a year whose State Council arrangement is not loaded yet: it counts
+    # the statutory holidays only and may move when the notice is loaded (issue 15 §4).
+    provisional: bool = False
 
     @property
     def days_overdue(self) -> int:
         return max(0, -self.days_left)
+
+
+def is_deadline_provisional(case: Case) -> bool:
+    """Whether the case's running clock counts on a year without a published arrangement (no
+    database query: the calendar is held in memory)."""
+    from apps.core import calendar
+
+    if case.status not in CLOCK_STATES or case.accepted_at is None or case.deadline is None:
+        return False
+    return calendar.is_provisional_span(case.accepted_at, case.deadline)
 
 
 def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
@@ -314,6 +367,7 @@ def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
             days_left=sla.days_left(clock, now),
             level=sla.warning_level(clock, now),
             paused=sla.is_paused(clock),
+            provisional=is_deadline_provisional(case),
         )
     # Decided, completed, delivered or withdrawn: the clock stopped at the decision (or at the
     # withdrawal); show the working days it used and whether the decision was in time.

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import record_audit_event
 from apps.cases import personal, sla, uploads
 from apps.cases.constants import (
+    CLOCK_STATES,
     TRANSITIONS,
     Actor,
     CaseAction,
@@ -1449,6 +1450,86 @@ def apply_case_deadlines(*, batch: int = 500) -> dict[str, int]:
             extra={"deemed": deemed, "expired": expired, "tolerance_lapsed": lapsed},
         )
     return {"deemed_accepted": deemed, "supplement_expired": expired, "tolerance_lapsed": lapsed}
+
+
+def recompute_deadlines_for_year(*, year: int, actor: Any | None) -> int:
+    """The calendar of ``year`` changed (its arrangement was loaded): recompute the deadline of
+    every case whose clock runs into or across that year (issue 15 §4).
+
+    Called by ``apps.core.services`` inside its transaction, with the new calendar in force.
+    Each changed deadline gets a public ``deadline_recomputed`` event (with its audit record)
+    and, after commit, a notice to the case's clerks and department. Idempotent: a deadline
+    that does not move is left alone. Returns the number of deadlines changed.
+    """
+    year_start = calendar.end_of_day(date(year - 1, 12, 31))
+    year_end = calendar.end_of_day(date(year, 12, 31))
+    candidates = list(
+        Case.objects.filter(
+            status__in=list(CLOCK_STATES),
+            accepted_at__isnull=False,
+            promised_days__isnull=False,
+            accepted_at__lte=year_end,
+            deadline__gt=year_start,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    who = CaseActor.of(actor) if actor is not None else CaseActor.system()
+    changed = 0
+    for case_id in candidates:
+        case = _lock(case_id)
+        new = _deadline(case)
+        if new == case.deadline:
+            continue
+        before = case.deadline
+        case.deadline = new
+        case.save(update_fields=["deadline", "updated_at"])
+        event = _event(
+            case,
+            action="deadline_recomputed",
+            actor=who,
+            actor_kind=Actor.SYSTEM,
+            from_status=case.status,
+            note=_("%(year)d 年放假安排已发布，承诺办结日期重新计算") % {"year": year},
+            data={"year": year, "before": before, "after": new},
+        )
+        transaction.on_commit(partial(_notify_deadline_rollback_safe, event.pk))
+        changed += 1
+    if changed:
+        logger.info("cases.deadlines_recomputed", extra={"year": year, "changed": changed})
+    return changed
+
+
+def _notify_deadline_rollback_safe(event_id: int) -> None:
+    from apps.cases.tasks import notify_deadline_recomputed
+
+    notify_deadline_recomputed.delay(event_id)
+
+
+def notify_deadline_recomputed(*, event_id: int) -> int:
+    """Tell the case's clerks and department that its deadline moved (站内消息, once per event:
+    a retried task notifies nobody twice). Returns notices created."""
+    from django.urls import reverse
+
+    from apps.notifications.services import notify_users
+
+    event = CaseEvent.objects.select_related("case").filter(pk=event_id).first()
+    if event is None:
+        return 0
+    case = event.case
+    return notify_users(
+        recipients=sla_warning_recipients(case),
+        key=f"cases.deadline_recomputed:{event.pk}",
+        kind="cases.deadline_recomputed",
+        title=_("办件 %(number)s 的承诺办结日期已重新计算") % {"number": case.number},
+        body=_("%(year)s 年放假安排已发布：%(before)s → %(after)s")
+        % {
+            "year": event.data.get("year"),
+            "before": str(event.data.get("before", ""))[:10],
+            "after": f"{timezone.localtime(case.deadline):%Y-%m-%d}" if case.deadline else "",
+        },
+        url=reverse("office-cases:case", args=[case.pk]),
+    )
 
 
 def lapse_tolerance(*, commitment_id: int) -> ToleranceCommitment | None:

@@ -17,6 +17,13 @@ def notify_sla_warning(warning_id: int) -> None:
     notify(warning_id=warning_id)
 
 
+@shared_task(name="cases.notify_deadline_recomputed")
+def notify_deadline_recomputed(event_id: int) -> None:
+    from apps.cases.services import notify_deadline_recomputed as notify
+
+    notify(event_id=event_id)
+
+
 @shared_task(name="cases.apply_deadlines")
 def apply_deadlines() -> dict[str, int]:
     """行政许可法 Art. 32 deemed acceptance and expired supplement periods (beat)."""

@@ -15,15 +15,15 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import selectors, services
+from apps.catalog.constants import ItemType, ThemeAudience
 from apps.catalog.models import (
     ELEMENT_FIELDS,
     MATERIAL_FIELDS,
@@ -36,8 +36,8 @@ from apps.catalog.models import (
     ServiceItem,
 )
 from apps.catalog.permissions import CatalogManagerPermission, request_catalog_actor
-from apps.core.drf import DefaultCursorPagination
-from apps.core.models import Department
+from apps.core.drf import DefaultCursorPagination, ValidatedPageNumberPagination
+from apps.core.models import AdministrativeLevel, Department
 
 
 class MaterialOutput(serializers.ModelSerializer):
@@ -140,7 +140,7 @@ class ItemDetailOutput(ItemListOutput):
         }
 
 
-class ItemPagination(PageNumberPagination):
+class ItemPagination(ValidatedPageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -199,16 +199,47 @@ def _with_children(queryset: QuerySet[ServiceItem]) -> QuerySet[ServiceItem]:
     )
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("search", str, description="中文、拼音或拼音首字母，按相关度排序"),
-    OpenApiParameter("department", str, description="实施主体统一社会信用代码"),
-    OpenApiParameter("item_type", str, description="事项类型（GB/T 39046 表A.1）"),
-    OpenApiParameter("region", str, description="行政区划代码：含上级区划的事项"),
-    OpenApiParameter("audience", str, description="person 个人 / enterprise 法人"),
-    OpenApiParameter("level", int, description="部门层级 2 省 3 市 4 县"),
-    OpenApiParameter("theme", str, description="主题（人生事件/企业阶段）编码"),
-    OpenApiParameter("code", str, description="实施编码或基本编码"),
-]
+class ItemListFilter(serializers.Serializer):
+    """The list's query parameters, validated: a bad value answers 400 in the API error format
+    (issue 15 §2), never a server error, and the schema states each parameter's type."""
+
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        trim_whitespace=False,
+        help_text="中文、拼音或拼音首字母，按相关度排序",
+    )
+    department = serializers.CharField(
+        required=False, allow_blank=True, max_length=18, help_text="实施主体统一社会信用代码"
+    )
+    item_type = serializers.ChoiceField(
+        choices=ItemType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="事项类型（GB/T 39046 表A.1）",
+    )
+    region = serializers.CharField(
+        required=False, allow_blank=True, max_length=12, help_text="行政区划代码：含上级区划的事项"
+    )
+    audience = serializers.ChoiceField(
+        choices=ThemeAudience.choices,
+        required=False,
+        allow_blank=True,
+        help_text="person 个人 / enterprise 法人",
+    )
+    level = serializers.ChoiceField(
+        choices=AdministrativeLevel.choices, required=False, help_text="部门层级 2 省 3 市 4 县"
+    )
+    theme = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, help_text="主题（人生事件/企业阶段）编码"
+    )
+    code = serializers.CharField(
+        required=False, allow_blank=True, max_length=50, help_text="实施编码或基本编码"
+    )
+
+
+FILTER_PARAMETERS = [ItemListFilter]
 
 
 @extend_schema(tags=["catalog"], summary="事项列表与搜索", parameters=FILTER_PARAMETERS)
@@ -220,14 +251,16 @@ class ItemListApi(generics.ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[ServiceItem]:
-        params = self.request.query_params
+        filters = ItemListFilter(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         queryset = selectors.filter_items(
             selectors.published_items(),
             region_code=params.get("region", ""),
             audience=params.get("audience", ""),
             department=params.get("department", ""),
             item_type=params.get("item_type", ""),
-            level=params.get("level", ""),
+            level=str(params.get("level", "")),
             theme=params.get("theme", ""),
         )
         code = params.get("code", "")

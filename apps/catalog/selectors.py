@@ -138,7 +138,10 @@ def filter_items(
     if item_type:  # the published type, not the draft's
         queryset = queryset.filter(current_version__item_type=item_type)
     if level:
-        queryset = queryset.filter(department__level=level)
+        # A level that is not a number matches nothing (never a server error: issue 15 §2).
+        if not (str(level).isascii() and str(level).isdigit()):
+            return queryset.none()
+        queryset = queryset.filter(department__level=int(level))
     if theme:
         queryset = queryset.filter(current_version__themes__code=theme)  # as published
     return queryset

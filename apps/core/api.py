@@ -15,7 +15,7 @@ from apps.core.selectors import list_departments, list_regions
 
 
 class RegionOutput(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None)
+    parent_code = serializers.CharField(source="parent.code", default=None, allow_null=True)
 
     class Meta:
         model = Region
@@ -84,7 +84,7 @@ class WorkingDaysOutput(serializers.Serializer):
     deadline = serializers.DateField(help_text="期限届满日（当日结束前有效）")
     deadline_at = serializers.DateTimeField()
     calendar_known = serializers.BooleanField(
-        help_text="false 表示区间内有年份尚未录入放假安排，仅按周末推算"
+        help_text="false 表示区间内有年份尚未发布放假安排，暂按法定节假日推算（结果为暂定）"
     )
 
 
@@ -103,7 +103,7 @@ class WorkingDaysApi(APIView):
         responses=WorkingDaysOutput,
     )
     def get(self, request: Request) -> Response:
-        params = WorkingDaysInput(data=request.query_params)
+        params = WorkingDaysInput(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         start = params.validated_data["start"]
         days = params.validated_data["days"]

@@ -6,8 +6,12 @@ day). Every SLA computation in govportal goes through this module (STYLE.md N6).
 
 The calendar is the weekday rule plus explicit exceptions (``CalendarDay``) for every year
 whose State Council arrangement is known (``CalendarYear.is_published``). A date in a year
-that is not known falls back to weekends only; that is logged as a warning and remembered so
-the dashboard and ``/healthz`` can show it.
+that is not known yet falls back to the statutory holidays of 《全国年节及纪念日放假办法》
+(2025 revision, ``statutory_holidays``) on top of the weekends, without the 调休 swaps only the
+State Council's notice can say. Such a computation is *provisional*: it is logged as a warning
+and remembered so the dashboard and ``/healthz`` can show it, deadlines reaching such a year
+are marked provisional (``is_provisional_span``), and loading the published arrangement
+recomputes them (``apps.core.services.load_calendar_arrangement``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from functools import lru_cache
+
+from chinese_calendar import get_solar_terms
+from lunardate import LunarDate
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -30,6 +40,40 @@ FALLBACK_KEY = "core:calendar:fallback_years"
 _RECHECK_SECONDS = 5.0
 # A bound on any single computation: 20 years of working days.
 MAX_WORKING_DAYS = 5000
+
+
+# Years the lunar tables of ``lunardate`` cover.
+STATUTORY_YEARS = (1900, 2099)
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The days off 《全国年节及纪念日放假办法》 (State Council, 2025 revision, Art. 2) gives
+    everyone in ``year``: 元旦 1 day, 春节 4 days (除夕 to 正月初三), 清明 1 day (the 清明 solar
+    term), 劳动节 2 days (1–2 May), 端午 1 day (五月初五), 中秋 1 day (八月十五), 国庆 3 days
+    (1–3 October). Lunar dates come from ``lunardate``, the solar term from ``chinese-calendar``.
+
+    This is the law's floor, not the year's arrangement: the State Council's annual notice adds
+    bridging days and 调休 working weekends, which no rule can predict.
+    """
+    if not STATUTORY_YEARS[0] <= year <= STATUTORY_YEARS[1]:
+        # Outside the lunar tables (1900–2099): no deadline of a living case gets here; a
+        # calculator request does, and gets weekends only rather than an error.
+        return {}
+    days: dict[date, str] = {date(year, 1, 1): "元旦"}
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    for offset in range(-1, 3):  # 除夕, 正月初一, 初二, 初三
+        days[new_year + timedelta(days=offset)] = "春节"
+    qingming = [
+        d for d, name in get_solar_terms(date(year, 4, 1), date(year, 4, 30)) if name == "清明"
+    ]
+    days[qingming[0]] = "清明节"
+    days[date(year, 5, 1)] = days[date(year, 5, 2)] = "劳动节"
+    days[LunarDate(year, 5, 5).to_solar_date()] = "端午节"
+    days[LunarDate(year, 8, 15).to_solar_date()] = "中秋节"
+    for day in (1, 2, 3):
+        days[date(year, 10, day)] = "国庆节"
+    return dict(sorted(days.items()))
 
 
 @dataclass(frozen=True)
@@ -45,7 +89,7 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         if day.year not in self.known_years:
             _note_fallback(day.year)
-            return day.weekday() < 5
+            return day.weekday() < 5 and day not in statutory_holidays(day.year)
         override = self.working_overrides.get(day)
         if override is not None:
             return override
@@ -101,8 +145,28 @@ def _load() -> WorkingCalendar:
     return WorkingCalendar(working_overrides=overrides, known_years=known)
 
 
+_override = threading.local()
+
+
+@contextmanager
+def using_fresh_calendar() -> Iterator[WorkingCalendar]:
+    """Inside a transaction that changed the calendar tables: compute with what this
+    transaction sees (this thread only), without touching the shared cached calendar, which
+    other processes must not reload before the change commits."""
+    calendar = _load()
+    _override.calendar = calendar
+    try:
+        yield calendar
+    finally:
+        _override.calendar = None
+
+
 def get_calendar() -> WorkingCalendar:
     """The current calendar, reloaded when an admin change bumped the shared version."""
+    overridden = getattr(_override, "calendar", None)
+    if overridden is not None:
+        assert isinstance(overridden, WorkingCalendar)
+        return overridden
     now = time.monotonic()
     cached = _state["calendar"]
     if cached is not None and now - float(_state["checked_at"]) < _RECHECK_SECONDS:  # type: ignore[arg-type]
@@ -135,10 +199,11 @@ def _note_fallback(year: int) -> None:
         return
     _warned_years.add(year)
     logger.warning(
-        "calendar.fallback_weekends_only",
+        "calendar.fallback_statutory_holidays",
         extra={
             "year": year,
-            "hint": "enter the State Council holiday arrangement for this year in the admin",
+            "hint": "load the State Council holiday arrangement for this year "
+            "(manage.py load_holiday_arrangement or the admin)",
         },
     )
     years = set(cache.get(FALLBACK_KEY) or [])
@@ -146,8 +211,34 @@ def _note_fallback(year: int) -> None:
     cache.set(FALLBACK_KEY, sorted(years), timeout=None)
 
 
+def is_provisional_span(start: date | datetime, end: date | datetime) -> bool:
+    """Whether a computation from ``start`` to ``end`` used a year whose arrangement is not
+    published yet (statutory holidays only): its result may move when the notice is loaded."""
+    calendar = get_calendar()
+    first, last = sorted((_local_date(start), _local_date(end)))
+    return any(not calendar.is_known_year(y) for y in range(first.year, last.year + 1))
+
+
+# --- what recomputes when an arrangement is loaded ------------------------------------------
+#
+# Apps whose stored deadlines came from the calendar register a handler here in their
+# ``AppConfig.ready()`` (STYLE.md L5; no signals). ``load_calendar_arrangement`` calls each one
+# inside its transaction with the year loaded and the acting user; a handler returns how many
+# rows it recomputed.
+_arrangement_handlers: list[Callable[..., int]] = []
+
+
+def register_arrangement_handler(handler: Callable[..., int]) -> None:
+    if handler not in _arrangement_handlers:
+        _arrangement_handlers.append(handler)
+
+
+def arrangement_handlers() -> list[Callable[..., int]]:
+    return list(_arrangement_handlers)
+
+
 def fallback_years_used() -> list[int]:
-    """Years for which some computation fell back to weekends only."""
+    """Years for which some computation fell back to the statutory holidays alone."""
     return list(cache.get(FALLBACK_KEY) or [])
 
 
@@ -163,6 +254,9 @@ def calendar_health(today: date | None = None) -> dict[str, object]:
         # The current year must be known; a missing next year is a warning admins must act on
         # (the State Council usually publishes it in November).
         "current_year_known": calendar.is_known_year(today.year),
+        # Until then deadlines reaching a missing year count its statutory holidays only and
+        # are shown as provisional.
+        "fallback": "statutory_holidays",
     }
 
 

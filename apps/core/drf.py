@@ -19,11 +19,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.exceptions import DomainError
+
+
+def _checked_page_size(paginator: Any, request: Any) -> None:
+    """A ``page_size`` that is given must be a positive integer (DRF silently ignores a bad
+    one); values above the maximum are capped, as documented."""
+    raw = request.query_params.get(paginator.page_size_query_param)
+    if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+        raise exceptions.ValidationError({paginator.page_size_query_param: [_("请输入正整数")]})
 
 
 class DefaultCursorPagination(CursorPagination):
@@ -33,6 +41,32 @@ class DefaultCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = "-created_at"
+
+    def get_page_size(self, request: Any) -> int | None:
+        _checked_page_size(self, request)
+        return super().get_page_size(request)
+
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a malformed cursor with 404; it is a bad query parameter (issue 15 §2).
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError({self.cursor_query_param: [str(exc.detail)]}) from exc
+
+
+class ValidatedPageNumberPagination(PageNumberPagination):
+    """Page-number paging whose bad ``page`` (not a number, or past the end) answers 400 in the
+    API error format instead of DRF's 404 (issue 15 §2)."""
+
+    def get_page_size(self, request: Any) -> int | None:
+        _checked_page_size(self, request)
+        return super().get_page_size(request)
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError({self.page_query_param: [str(exc.detail)]}) from exc
 
 
 def _flatten(detail: Any) -> Any:

@@ -187,7 +187,8 @@ class CalendarSource(models.TextChoices):
 class CalendarYear(TimeStampedModel):
     """Whether a year's State Council holiday arrangement is known.
 
-    A year without a row here (or with ``is_published`` off) is computed with weekends only,
+    A year without a row here (or with ``is_published`` off) is computed with its statutory
+    holidays only (``calendar.statutory_holidays``), provisionally,
     and the system says so loudly (DOMAIN.md §0.1).
     """
 
@@ -195,7 +196,9 @@ class CalendarYear(TimeStampedModel):
     is_published = models.BooleanField(
         _("已录入国务院放假安排"),
         default=False,
-        help_text=_("勾选后，该年按录入的节假日和调休计算工作日；未勾选则仅按周末推算并告警。"),
+        help_text=_(
+            "勾选后，该年按录入的节假日和调休计算工作日；未勾选则暂按法定节假日推算并告警。"
+        ),
     )
     source = models.CharField(
         _("来源"), max_length=32, choices=CalendarSource.choices, default=CalendarSource.ADMIN

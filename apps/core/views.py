@@ -1,12 +1,15 @@
 """Pages and endpoints every part of the portal shares."""
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core import metrics as core_metrics
 from apps.core.calendar import calendar_health
 from apps.core.context_processors import ELDER_COOKIE
 from apps.core.selectors import health_report
@@ -54,3 +57,28 @@ def elder_mode_toggle(request: HttpRequest) -> HttpResponse:
 @require_GET
 def office_home(request: HttpRequest) -> HttpResponse:
     return render(request, "office/home.html", {"calendar": calendar_health()})
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL nothing matches: an API client gets the API error format, not HTML."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "detail": _("未找到。")},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return defaults.page_not_found(request, exception)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape endpoint: configured addresses or the bearer token only."""
+    status = core_metrics.metrics_access(request)
+    if status == 404:
+        raise Http404
+    if status == 403:
+        return HttpResponse(status=403)
+    return HttpResponse(
+        core_metrics.render_metrics(), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )

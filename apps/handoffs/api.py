@@ -75,7 +75,7 @@ class HandoffInboxApi(APIView):
     required_scopes = {"GET": ApiScope.HANDOFFS}
 
     def get(self, request: Request) -> Response:
-        query = InboxQuery(data=request.query_params)
+        query = InboxQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         handoffs = list_inbox_for_department(
             get_client_department(request),

@@ -8,7 +8,9 @@ class HandoffsConfig(AppConfig):
     verbose_name = _("跨部门交接")
 
     def ready(self) -> None:
+        from apps.core.metrics import register_metrics_provider
         from apps.core.selectors import register_health_detail
-        from apps.handoffs.selectors import handoff_health
+        from apps.handoffs.selectors import handoff_health, metrics_samples
 
         register_health_detail("handoffs", handoff_health)
+        register_metrics_provider("handoffs", metrics_samples)

@@ -10,6 +10,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from apps.core.metrics import GaugeSample
 from apps.core.models import Department
 from apps.handoffs.constants import OPEN_STATES, HandoffState
 from apps.handoffs.models import (
@@ -51,6 +52,39 @@ def handoff_health() -> dict[str, Any]:
         "oldest_unacknowledged_age_seconds": age(row.pop("oldest_unacknowledged")),
         **row,
     }
+
+
+def metrics_samples() -> list[GaugeSample]:
+    """/metrics figures of the outbox, from ``handoff_health`` (one query). Acknowledged
+    handoffs, the ever-growing bulk, are not counted per scrape."""
+    health = handoff_health()
+    by_state = [
+        GaugeSample(
+            "handoffs",
+            "Handoffs not yet acknowledged, by state.",
+            float(health[state]),
+            {"state": str(state)},
+        )
+        for state in (
+            HandoffState.PENDING,
+            HandoffState.SENDING,
+            HandoffState.DELIVERED,
+            HandoffState.DEAD,
+        )
+    ]
+    return [
+        *by_state,
+        GaugeSample(
+            "handoff_oldest_pending_age_seconds",
+            "Age of the oldest handoff not yet delivered (pending or sending); 0 when none.",
+            float(health["oldest_pending_age_seconds"]),
+        ),
+        GaugeSample(
+            "handoff_oldest_unacknowledged_age_seconds",
+            "Age of the oldest handoff delivered but not yet acknowledged; 0 when none.",
+            float(health["oldest_unacknowledged_age_seconds"]),
+        ),
+    ]
 
 
 # --- office (staff users) -----------------------------------------------------------------

@@ -13,6 +13,9 @@ class IdentityConfig(AppConfig):
         # sessions for the idle timeout.
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
+        # Registers the client-credentials scheme with drf-spectacular (an extension is found
+        # by being imported).
+        import apps.identity.schema  # noqa: F401
         from apps.identity.middleware import mark_staff_session
         from apps.identity.throttle import record_failure
 

@@ -25,7 +25,8 @@ def test_bad_request_uses_the_error_format(client) -> None:
 
 
 def test_not_found_uses_the_error_format(client) -> None:
-    response = client.get("/api/v1/core/regions/", {"cursor": "not-a-cursor"})
+    # (a malformed cursor is a bad parameter, 400: tests/core/test_api_parameters.py)
+    response = client.get("/api/v1/catalog/items/no-such-item/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert "detail" in response.json()

@@ -105,7 +105,7 @@ def test_seed_is_idempotent_and_audited() -> None:
     assert AuditEvent.objects.filter(action="calendar.seeded").count() == 1
 
 
-def test_2027_falls_back_to_weekends_and_says_so(
+def test_2027_falls_back_to_statutory_holidays_and_says_so(
     seeded: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     # given chinese-calendar has no 2027 data and no administrator entered it
@@ -114,10 +114,10 @@ def test_2027_falls_back_to_weekends_and_says_so(
     # when a limit runs into 2027
     with caplog.at_level(logging.WARNING, logger="apps.core.calendar"):
         deadline = calendar.add_working_days(date(2026, 12, 31), 1)
-    # then weekends only are used (Friday 2027-01-01 counts) ...
-    assert deadline == date(2027, 1, 1)
+    # then the statutory holidays are used (元旦, Friday 2027-01-01, is off; issue 15 §4) ...
+    assert deadline == date(2027, 1, 4)
     # ... with a log warning and a flag the dashboard shows
-    assert any(r.getMessage() == "calendar.fallback_weekends_only" for r in caplog.records)
+    assert any(r.getMessage() == "calendar.fallback_statutory_holidays" for r in caplog.records)
     assert 2027 in calendar.fallback_years_used()
     health = calendar.calendar_health(date(2026, 11, 23))
     assert health["missing_years"] == [2027]

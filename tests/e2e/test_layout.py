@@ -140,6 +140,7 @@ def test_office_workbench_warns_when_holidays_are_missing(live_server, page: Pag
     expect(page.get_by_role("banner")).to_contain_text("clerk-wang")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(
-        f"{next_year} 年国务院放假安排尚未录入，工作日按仅周末推算。请管理员在后台录入。"
+        f"{next_year} 年国务院放假安排尚未录入，工作日暂按法定节假日推算（期限为暂定）。"
+        "请管理员在后台录入或用命令导入。"
     )
     expect(alert.get_by_role("link")).to_have_attribute("href", "/admin/core/calendaryear/")
