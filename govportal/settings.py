@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp_constants
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "guardian",
     "oauth2_provider",
     "axes",
+    "csp",
     "apps.core",
     "apps.audit",
     "apps.identity",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     # First: request latency by route pattern for /metrics (apps/core/metrics.py).
     "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, error pages included (settings below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # 400 for NUL characters and repeated API parameters, before any session or view work.
     "apps.core.middleware.QueryGuardMiddleware",
@@ -437,6 +441,25 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts only from this origin;
+# no inline <script>, no on…= handlers, no <style> and no style="" (JavaScript lives in
+# static/js, CSS in static/css). Nothing is loaded from a CDN, so nothing else is allowed.
+# `data:` images: the service-code QR and browser-native form icons. Views that embed a
+# third-party UI relax their own policy with csp.decorators (the API docs in govportal/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    },
+}
 
 # --- Handoffs (outbox delivery to departments, docs/handoffs.md) ---------------------------
 # Backoff after failed attempt n: min(cap, base * 2^(n-1)), half fixed and half jitter. The cap

@@ -1,6 +1,13 @@
+from csp import constants as csp_constants
+from csp.decorators import csp_update
+
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from apps.core import views as core_views
 
@@ -11,6 +18,16 @@ api_v1 = [
     path("handoffs/", include("apps.handoffs.api_urls")),
     path("cases/", include("apps.cases.api_urls")),
 ]
+
+# The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
+# runs under the strict policy: the split view serves its start-up script as a file
+# (``?script``) and templates/drf_spectacular/swagger_ui.html drops the inline <style>.
+# Redoc builds its styles at run time (styled-components injects <style> elements) and parses
+# the schema in a blob: worker, so its page alone allows those two.
+api_docs = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+api_redoc = csp_update(
+    {"style-src": [csp_constants.UNSAFE_INLINE], "worker-src": [csp_constants.SELF, "blob:"]}
+)(SpectacularRedocView.as_view(url_name="api-schema"))
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -29,8 +46,8 @@ urlpatterns = [
     path("cases/", include("apps.cases.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/docs/", api_docs, name="api-docs"),
+    path("api/redoc/", api_redoc, name="api-redoc"),
     path("catalog/", include("apps.catalog.urls")),
     path("", include("apps.core.urls")),
 ]
