@@ -266,19 +266,30 @@ def _uploadable_slot(case: Case) -> Any:
 
 
 def _form(cast: Cast, scenario: Scenario) -> dict[str, Any]:
+    """The demo form as each applicant kind fills it in (catalog demo APPLICATION_SCHEMA)."""
     person = cast.citizen if scenario.applicant in ("citizen", "agent") else cast.legal_rep
+    common = {"mobile": person.person.phone, "note": f"{TAG} {scenario.key}"}
     if scenario.applicant == "citizen":
-        business, uscc = "南昌市东湖区晓明小吃店", ""
-    else:
-        business, uscc = cast.enterprise.name, cast.enterprise.uscc
-    return {
-        "enterprise_name": business,
-        "uscc": uscc,
-        "contact_name": person.display_name,
-        "mobile": person.person.phone,
-        "note": f"{TAG} {scenario.key}",
-        "agree": True,
+        return {
+            **common,
+            "applicant_name": person.person.name,
+            "id_number": person.person.id_number,
+            "address": "南昌市东湖区八一大道 1 号",
+            "agree": True,
+        }
+    unit = {
+        **common,
+        "enterprise_name": cast.enterprise.name,
+        "uscc": cast.enterprise.uscc,
+        "agree_unit": True,
     }
+    if scenario.applicant == "agent":
+        return {
+            **unit,
+            "agent_name": person.person.name,
+            "agent_id_number": person.person.id_number,
+        }
+    return {**unit, "contact_name": person.display_name}
 
 
 def _exists(scenario: Scenario) -> bool:
