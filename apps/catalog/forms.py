@@ -210,7 +210,6 @@ class ApplicationForm(forms.Form):
     ``required`` CSS class on their row (the templates mark them) and ``aria-required``."""
 
     schema: Mapping[str, Any]
-    label_suffix = "："
     required_css_class = "required"
 
     def json_data(self) -> dict[str, Any]:
@@ -230,7 +229,7 @@ def build_application_form(
     of ``kind`` fills it in (``None``: every field), labels in Chinese."""
     schema = schema_for_kind(version.form_schema or {}, kind)
     required = set(schema.get("required", []))
-    form = ApplicationForm(data=data, prefix=None)
+    form = ApplicationForm(data=data, prefix=None, label_suffix="：")
     form.schema = schema
     for key, spec in _properties(schema):
         field = _make_field(spec, required=key in required)
