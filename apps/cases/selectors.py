@@ -111,7 +111,9 @@ def staff_department_ids(user: Any, roles: Iterable[str] = STAFF_READ_ROLES) -> 
 
 def get_case_for_staff(*, user: Any, case_id: int) -> Case:
     case = (
-        Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall", "accepted_by")
+        Case.objects.select_related(
+            *_LIST_RELATED, "enterprise", "hall", "accepted_by", "walk_in_person"
+        )
         .filter(pk=case_id)
         .first()
     )

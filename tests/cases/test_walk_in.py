@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from apps.cases import selectors, services
@@ -348,3 +350,110 @@ def test_walk_in_agent_cannot_act_for_an_enterprise_without_basis(setup) -> None
     # then
     assert refused.value.code == "authorisation_required"
     assert Case.objects.count() == 0
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def test_intake_page_serves_a_walk_in_and_the_case_screen_masks_them(
+    setup, django_assert_max_num_queries
+) -> None:
+    # given
+    client = Client()
+    client.force_login(setup["clerk"])
+    url = reverse("office-cases:intake")
+    code = setup["version"].implementation_code
+
+    # when: identify by ID card with a phone, then accept
+    identified = client.post(
+        url,
+        {"step": "identify", "id_number": setup["id_number"], "name": "郑秀英", "phone": PHONE},
+    )
+    # session, user, memberships x2, walk-in, enterprise-less applicant, items, versions
+    with django_assert_max_num_queries(12):
+        page = client.get(url, {"item": code}).content.decode()
+    accepted = client.post(
+        url,
+        {
+            "step": "accept",
+            "item": code,
+            "received": ["id-card", "application"],
+            **FORM,
+            "applicant_name": "郑秀英",
+            "agree": "on",
+        },
+    )
+
+    # then
+    assert identified.status_code == 302
+    assert "郑*英" in page
+    assert "139****5678" in page
+    case = Case.objects.get()
+    assert accepted["Location"] == reverse("office-cases:case", args=[case.pk])
+    assert case.walk_in_person.name == "郑秀英"
+    # session, user, memberships, case (+walk-in), events, materials, notices, pauses, ...
+    with django_assert_max_num_queries(20):
+        screen = client.get(accepted["Location"]).content.decode()
+    assert 'data-testid="walk-in-person"' in screen
+    assert "139****5678" in screen
+    assert setup["id_number"] not in screen
+    assert PHONE not in screen
+
+
+def test_apply_page_fields_follow_the_applicant(department, django_assert_max_num_queries) -> None:
+    # given: an item with the demo catalogue's per-kind form; a legal representative
+    from apps.catalog.demo import APPLICATION_SCHEMA
+    from tests.identity.factories import EnterpriseFactory
+
+    version = item_version(department, form_schema=APPLICATION_SCHEMA)
+    enterprise = EnterpriseFactory()
+    client = Client()
+    client.force_login(enterprise.legal_representative)
+    url = reverse("cases:apply", args=[version.implementation_code])
+
+    # when
+    # session, user, person, item, version, enterprises (acting), capacity
+    with django_assert_max_num_queries(12):
+        as_person = client.get(url).content.decode()
+    as_unit = client.get(url, {"enterprise": enterprise.pk}).content.decode()
+
+    # then: a person is not asked for the unit's name and promises as 本人, the unit as 本单位
+    assert "单位名称" not in as_person
+    assert "统一社会信用代码" not in as_person
+    assert "本人承诺所填信息及所交材料真实有效" in as_person
+    assert "本单位承诺" not in as_person
+    assert "单位名称：" in as_unit
+    assert enterprise.uscc in as_unit
+    assert "本单位承诺所填信息及所交材料真实有效" in as_unit
+    assert "本人承诺" not in as_unit
+    assert 'aria-required="true"' in as_person
+    assert "PDF" in as_person
+
+
+def test_enterprise_draft_cannot_be_submitted_with_a_persons_form(department) -> None:
+    # given: the representative saves a draft for the enterprise with only personal fields
+    from apps.cases.permissions import CaseActor
+    from apps.catalog.demo import APPLICATION_SCHEMA
+    from tests.identity.factories import EnterpriseFactory
+
+    version = item_version(department, form_schema=APPLICATION_SCHEMA)
+    enterprise = EnterpriseFactory()
+    rep = enterprise.legal_representative
+    case = services.create_draft(
+        user=rep,
+        version=version,
+        enterprise=enterprise,
+        form_data={"applicant_name": "张伟", "mobile": "13800138000", "agree": True},
+    )
+
+    # when
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        services.submit_case(case_id=case.pk, actor=CaseActor.of(rep))
+
+    # then: the unit's own fields and promise are required server side
+    assert case.applicant_kind == ApplicantKind.ENTERPRISE
+    assert {"enterprise_name", "uscc", "agree_unit"} <= set(refused.value.message_dict)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DRAFT
