@@ -127,6 +127,22 @@ def schema_for_kind(schema: Mapping[str, Any], kind: str | None) -> dict[str, An
     return schema
 
 
+def kinds_note(spec: Mapping[str, Any]) -> str:
+    """Who fills a property in, for the item's guide (empty when everyone does)."""
+    kinds = set(spec.get("x-applicant-kinds") or APPLICANT_KINDS)
+    if kinds >= set(APPLICANT_KINDS):
+        return ""
+    if kinds == {"person"}:
+        return _("自然人申请时填写")
+    if kinds == {"enterprise", "agent"}:
+        return _("单位申请时填写")
+    if kinds == {"enterprise"}:
+        return _("单位负责人申请时填写")
+    if kinds == {"agent"}:
+        return _("经办人代单位申请时填写")
+    return _("部分申请人填写")
+
+
 def _choices(spec: Mapping[str, Any]) -> list[tuple[Any, str]]:
     values = spec.get("enum", [])
     names = spec.get("x-enumNames") or [str(v) for v in values]

@@ -352,6 +352,55 @@ def test_walk_in_agent_cannot_act_for_an_enterprise_without_basis(setup) -> None
     assert Case.objects.count() == 0
 
 
+def test_walk_in_agent_claims_as_the_acting_person_only(setup) -> None:
+    # given: an enterprise's case brought by a walk-in agent on a paper letter
+    record = LegalPersonRecordFactory(legal_rep_name="陈静")
+    found = identify_at_window(
+        clerk=setup["clerk"],
+        name="郑秀英",
+        id_number=setup["id_number"],
+        phone=PHONE,
+        uscc=record.uscc,
+        paper_authorisation=True,
+    )
+    case = services.create_window_case(
+        clerk=setup["clerk"],
+        version=setup["version"],
+        applicant_user=None,
+        enterprise=found.enterprise,
+        walk_in_person=found.walk_in_person,
+        window_capacity=found.capacity,
+        form_data=FORM,
+        received_keys=[m.key for m in setup["version"].materials.all()],
+    )
+    agent = PersonFactory(name="", phone="13700006666").user
+
+    # when: the agent verifies the same number on an account
+    verify_real_name(user=agent, name="郑秀英", id_number=setup["id_number"])
+
+    # then: they become the acting person; the enterprise stays the applicant
+    case.refresh_from_db()
+    assert case.acting_user == agent
+    assert case.applicant_user_id is None
+    assert case.enterprise == found.enterprise
+    assert list(selectors.list_cases_for_applicant(agent)) == [case]
+
+
+def test_walk_in_sms_is_sent_once_per_event(setup, sms_outbox) -> None:
+    # given: the acceptance event of a walk-in case
+    case = _walk_in_case(setup)
+    event = CaseEvent.objects.get(case=case, action="accept")
+    sms_outbox.clear()
+
+    # when: the notice task runs twice (a retry)
+    first = services.notify_walk_in_by_sms(event)
+    second = services.notify_walk_in_by_sms(event)
+
+    # then
+    assert (first, second) == (True, False)
+    assert [m.to for m in sms_outbox] == [PHONE]
+
+
 # --- pages ---------------------------------------------------------------------------------------
 
 

@@ -136,3 +136,14 @@ def test_fields_of_another_kind_are_dropped() -> None:
     # then
     assert "enterprise_name" not in cleaned
     assert cleaned["agree"] is True
+
+
+def test_guide_says_who_fills_each_field_in() -> None:
+    from apps.catalog.forms import kinds_note
+
+    properties = APPLICATION_SCHEMA["properties"]
+
+    assert kinds_note(properties["applicant_name"]) == "自然人申请时填写"
+    assert kinds_note(properties["enterprise_name"]) == "单位申请时填写"
+    assert kinds_note(properties["agent_id_number"]) == "经办人代单位申请时填写"
+    assert kinds_note(properties["mobile"]) == ""
