@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from django import forms
@@ -37,6 +37,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from apps.identity.validators import clean_id_number
 
 SUPPORTED_TYPES = {"string", "integer", "number", "boolean", "array"}
 SUPPORTED_X_FORMATS = {"id-number", "uscc", "mobile"}
@@ -154,9 +156,12 @@ def _x_format_validator(x_format: str) -> Any:
         if not value:
             return
         if x_format == "id-number":
+            # The identity app's check (length, birth date, check digit), not stdnum's
+            # region table, which lags behind GB/T 2260: a number the population registry
+            # and real-name verification accept must be accepted on the form too.
             try:
-                ric.validate(value)
-            except StdnumError as exc:
+                clean_id_number(value)
+            except ValidationError as exc:
                 raise ValidationError(_("请输入有效的居民身份证号码")) from exc
         elif x_format == "uscc":
             try:
