@@ -55,7 +55,13 @@ class CaseAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel", "kind"]
     search_fields = ["number"]
     list_select_related = ["department"]
-    raw_id_fields = ["item_version", "applicant_user", "acting_user", "enterprise"]
+    raw_id_fields = [
+        "item_version",
+        "applicant_user",
+        "acting_user",
+        "walk_in_person",
+        "enterprise",
+    ]
     inlines = [CaseEventInline]
     show_full_result_count = False
     # The form's personal fields are shown masked only (apps.cases.personal).

@@ -27,6 +27,11 @@ class CasesConfig(AppConfig):
 
         register_metrics_provider("cases", metrics_samples)
 
+        from apps.cases.services import claim_walk_in_cases
+        from apps.identity.hooks import register_walk_in_claim_handler
+
+        register_walk_in_claim_handler("cases", claim_walk_in_cases)
+
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer
             from apps.handoffs.registry import register_answer_handler

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog.constants import ApplicantKind  # noqa: F401 (re-exported for cases)
+
 
 class CaseStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")

@@ -122,6 +122,9 @@ def _scenarios() -> tuple[Scenario, ...]:
         Scenario("E92", "enterprise", ITEM_INDUSTRIAL, "extended", 12),
         # A walk-in (一窗受理) case at the Nanchang hall, accepted at the window.
         Scenario("C90", "citizen", ITEM_FOOD, "window", 2),
+        # 郑秀英 has no account: the clerk checked her ID card against the registry and
+        # recorded a phone (issue 16). Registering and verifying as her claims the case.
+        Scenario("W01", "walk_in", ITEM_FOOD, "window", 1),
     ]
     return tuple(rows)
 
@@ -268,20 +271,51 @@ def _uploadable_slot(case: Case) -> Any:
 # --- scenarios -----------------------------------------------------------------------------
 
 
+# The demo's walk-in without an account (a resident of the demo population registry).
+WALK_IN_NAME = "郑秀英"
+WALK_IN_PHONE = "13900001024"
+
+
+def _walk_in_resident() -> Any:
+    from apps.identity.demo import POPULATION
+
+    return next(person for person in POPULATION if person.name == WALK_IN_NAME)
+
+
 def _form(cast: Cast, scenario: Scenario) -> dict[str, Any]:
+    """The demo form as each applicant kind fills it in (catalog demo APPLICATION_SCHEMA)."""
     person = cast.citizen if scenario.applicant in ("citizen", "agent") else cast.legal_rep
+    common = {"mobile": person.person.phone, "note": f"{TAG} {scenario.key}"}
+    if scenario.applicant == "walk_in":
+        walk_in = _walk_in_resident()
+        return {
+            "note": f"{TAG} {scenario.key}",
+            "applicant_name": walk_in.name,
+            "id_number": walk_in.id_number,
+            "mobile": WALK_IN_PHONE,
+            "agree": True,
+        }
     if scenario.applicant == "citizen":
-        business, uscc = "南昌市东湖区晓明小吃店", ""
-    else:
-        business, uscc = cast.enterprise.name, cast.enterprise.uscc
-    return {
-        "enterprise_name": business,
-        "uscc": uscc,
-        "contact_name": person.display_name,
-        "mobile": person.person.phone,
-        "note": f"{TAG} {scenario.key}",
-        "agree": True,
+        return {
+            **common,
+            "applicant_name": person.person.name,
+            "id_number": person.person.id_number,
+            "address": "南昌市东湖区八一大道 1 号",
+            "agree": True,
+        }
+    unit = {
+        **common,
+        "enterprise_name": cast.enterprise.name,
+        "uscc": cast.enterprise.uscc,
+        "agree_unit": True,
     }
+    if scenario.applicant == "agent":
+        return {
+            **unit,
+            "agent_name": person.person.name,
+            "agent_id_number": person.person.id_number,
+        }
+    return {**unit, "contact_name": person.display_name}
 
 
 def _exists(scenario: Scenario) -> bool:
@@ -300,6 +334,26 @@ def _play(cast: Cast, scenario: Scenario, clock: ReplayClock) -> Case:
     age = scenario.age
     state = scenario.state
 
+    if scenario.applicant == "walk_in":
+        from apps.identity.services import identify_at_window
+
+        clock.set(age, 10, 15)
+        resident = _walk_in_resident()
+        found = identify_at_window(
+            clerk=cast.clerk,
+            name=resident.name,
+            id_number=resident.id_number,
+            phone=WALK_IN_PHONE,
+        )
+        return services.create_window_case(
+            clerk=cast.clerk,
+            version=version,
+            applicant_user=None,
+            walk_in_person=found.walk_in_person,
+            form_data=_form(cast, scenario),
+            received_keys=[m.key for m in version.materials.all() if m.requirement == "required"],
+            hall=cast.hall,
+        )
     if state == "window":
         clock.set(age, 9, 40)
         return services.create_window_case(

@@ -11,6 +11,7 @@ from apps.cases.constants import (
     OFFICE_QUEUE_STATES,
     TERMINAL_STATES,
     Actor,
+    ApplicantKind,
     CaseAction,
     CaseKind,
     CaseStatus,
@@ -102,11 +103,31 @@ class Case(TimeStampedModel):
         blank=True,
         related_name="cases",
     )
+    # Empty for a walk-in without an account until they claim the case (walk_in_person).
     acting_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("经办人"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="acted_cases",
+    )
+    # 一窗受理 without an account: the person the clerk identified face to face (the person
+    # applicant, or the enterprise's agent). Kept after they claim the case on an account.
+    walk_in_person = models.ForeignKey(
+        "identity.WalkInPerson",
+        verbose_name=_("窗口办事人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    applicant_kind = models.CharField(
+        _("申请人类别"),
+        max_length=16,
+        choices=ApplicantKind.choices,
+        default=ApplicantKind.PERSON,
+        db_default=ApplicantKind.PERSON,
     )
     authorisation = models.ForeignKey(
         "identity.AgentAuthorisation",
@@ -165,8 +186,14 @@ class Case(TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(applicant_user__isnull=False)
-                | models.Q(enterprise__isnull=False),
+                | models.Q(enterprise__isnull=False)
+                | models.Q(walk_in_person__isnull=False),
                 name="cases_case_has_applicant",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(acting_user__isnull=False)
+                | models.Q(walk_in_person__isnull=False),
+                name="cases_case_has_acting_person",
             ),
             models.CheckConstraint(
                 condition=models.Q(status=CaseStatus.DRAFT) | models.Q(number__isnull=False),
@@ -185,6 +212,7 @@ class Case(TimeStampedModel):
             models.Index(fields=["acting_user", "-created_at"]),
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["enterprise", "-created_at"]),
+            models.Index(fields=["walk_in_person", "-created_at"]),
             models.Index(fields=["hall", "status", "received_at"]),
             # The office queue's first page: an ordered index scan with LIMIT over the live
             # cases of one department (or one hall), oldest first (selectors.list_queue_for_clerk).
@@ -279,6 +307,7 @@ EVENT_LABELS = {
     "sla_warning": _("超期预警"),
     "result_licence": _("生成结果证照"),
     "tolerance_lapsed": _("容缺材料逾期未补齐"),
+    "claimed": _("申请人注册账号后认领"),
 }
 
 

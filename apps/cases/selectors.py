@@ -123,7 +123,9 @@ def staff_department_ids(user: Any, roles: Iterable[str] = STAFF_READ_ROLES) -> 
 
 def get_case_for_staff(*, user: Any, case_id: int) -> Case:
     case = (
-        Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall", "accepted_by")
+        Case.objects.select_related(
+            *_LIST_RELATED, "enterprise", "hall", "accepted_by", "walk_in_person"
+        )
         .filter(staff_visible(), pk=case_id)
         .first()
     )
@@ -383,4 +385,40 @@ def sla_figures(case: Case, now: datetime | None = None) -> SlaFigures | None:
         paused=False,
         running=False,
         on_time=on_time,
+    )
+
+
+def applicant_kind_for(user: Any, enterprise: Any | None) -> str:
+    """The applicant kind of an online application by ``user`` (for ``enterprise``): the
+    enterprise's representative applies as the enterprise, anyone else for it as an agent."""
+    from apps.cases.constants import ApplicantKind
+    from apps.identity.selectors import enterprise_capacity
+
+    if enterprise is None:
+        return ApplicantKind.PERSON
+    if enterprise_capacity(user, enterprise) is not None:
+        return ApplicantKind.ENTERPRISE
+    return ApplicantKind.AGENT
+
+
+@dataclass(frozen=True)
+class UploadHint:
+    """What a material slot takes (shown beside each slot): file types and size limit."""
+
+    types: str
+    max_mb: str
+    accept: str
+
+
+def upload_hint() -> UploadHint:
+    from django.conf import settings
+
+    from apps.cases.uploads import allowed_types
+
+    extensions = sorted({ext.upper() for ext in allowed_types().values()})
+    max_mb = int(settings.CASES_UPLOAD_MAX_BYTES) / 1024 / 1024
+    return UploadHint(
+        types="、".join(extensions),
+        max_mb=f"{max_mb:g}",
+        accept=",".join(sorted(allowed_types())),
     )

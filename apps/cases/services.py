@@ -28,6 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.audit.services import record_audit_event
 from apps.cases import personal, sla, uploads
@@ -35,6 +36,7 @@ from apps.cases.constants import (
     CLOCK_STATES,
     TRANSITIONS,
     Actor,
+    ApplicantKind,
     CaseAction,
     CaseKind,
     CaseStatus,
@@ -329,17 +331,36 @@ def _resolve_enterprise(user: Any, enterprise: Any, version: Any) -> Any | None:
 def _new_case(
     *,
     version: Any,
-    acting_user: Any,
+    acting_user: Any | None,
     applicant_user: Any | None,
     enterprise: Any | None,
     channel: str,
     form_data: Mapping[str, Any] | None,
     hall: Any | None = None,
+    walk_in_person: Any | None = None,
+    window_capacity: str = "",
 ) -> Case:
+    """A draft case. ``window_capacity`` is how the clerk identified the person acting for
+    ``enterprise`` at the window (``apps.identity.services.WindowApplicant.capacity``): an
+    online authorisation is then still checked against the item, a paper letter is not."""
     authorisation = None
+    kind = ApplicantKind.PERSON
     if enterprise is not None:
-        authorisation = _resolve_enterprise(acting_user, enterprise, version)
-    name_source = enterprise.name if enterprise is not None else applicant_user.display_name
+        if acting_user is not None and window_capacity != "paper_agent":
+            authorisation = _resolve_enterprise(acting_user, enterprise, version)
+        else:
+            _check_window_enterprise(enterprise, walk_in_person, window_capacity)
+        kind = (
+            ApplicantKind.AGENT
+            if authorisation is not None or window_capacity in ("agent", "paper_agent")
+            else ApplicantKind.ENTERPRISE
+        )
+    if enterprise is not None:
+        name_source = enterprise.name
+    elif applicant_user is not None:
+        name_source = applicant_user.display_name
+    else:
+        name_source = walk_in_person.name
     case = Case(
         item_version=version,
         department_id=version.department_id,
@@ -350,6 +371,8 @@ def _new_case(
         applicant_user=applicant_user,
         enterprise=enterprise,
         acting_user=acting_user,
+        walk_in_person=walk_in_person,
+        applicant_kind=kind,
         authorisation=authorisation,
         applicant_name=str(name_source or acting_user.get_username())[:200],
     )
@@ -357,6 +380,22 @@ def _new_case(
     case.full_clean(exclude=["number"])
     case.save()
     return case
+
+
+def _check_window_enterprise(enterprise: Any, walk_in_person: Any, capacity: str) -> None:
+    """A walk-in acts for ``enterprise`` on a paper letter the clerk checked, or as the legal
+    representative the 法人库 names (re-checked here, not taken from the session)."""
+    from apps.identity.services import registry_names_legal_rep
+
+    if not enterprise.is_active:
+        raise DomainError(_("该企业不是存续状态，不能申请"), code="enterprise_inactive")
+    if capacity == "paper_agent":
+        return
+    if walk_in_person is not None and registry_names_legal_rep(
+        enterprise, id_index=walk_in_person.id_number_index, name=walk_in_person.name
+    ):
+        return
+    raise DomainError(_("请核验加盖单位公章的授权委托书"), code="authorisation_required")
 
 
 def create_draft(
@@ -546,8 +585,13 @@ def add_material_licence(
         slot, kind = _material_slot(case, actor, slot_key)
         if not slot.licence_types:
             raise DomainError(_("该材料不能以电子证照代替"), code="licence_not_accepted")
+        holder = case.applicant_user or case.acting_user
+        if holder is None and case.enterprise is None:
+            raise DomainError(
+                _("申请人尚未注册网上账号，不能引用其电子证照"), code="licence_not_accepted"
+            )
         reference = resolve_licence(
-            user=case.applicant_user or case.acting_user,
+            user=holder,
             enterprise=case.enterprise,
             identifier=identifier,
             licence_types=list(slot.licence_types),
@@ -630,7 +674,9 @@ def _submit(case: Case, actor: CaseActor, *, require_materials: bool = True) -> 
     if kind == Actor.APPLICANT:
         _check_assurance(actor.user, case.item_version)
     # Raises django ValidationError with Chinese field messages.
-    cleaned = validate_application_data(case.item_version, personal.full_form(case))
+    cleaned = validate_application_data(
+        case.item_version, personal.full_form(case), kind=case.applicant_kind
+    )
     if require_materials:
         missing = _missing_required(case)
         if missing:
@@ -1306,6 +1352,8 @@ def create_window_case(
     applicant_user: Any | None,
     enterprise: Any | None = None,
     acting_user: Any | None = None,
+    walk_in_person: Any | None = None,
+    window_capacity: str = "",
     form_data: Mapping[str, Any] | None = None,
     received_keys: Iterable[str] = (),
     tolerances: Sequence[Mapping[str, Any]] = (),
@@ -1317,31 +1365,43 @@ def create_window_case(
     The clerk ticks the paper materials received; the case goes through the same transitions
     as an online one (draft → submitted → accepted, or → completed for 即办件), each with its
     event and audit record. Any refusal rolls back the whole flow.
+
+    A person without an account is served through their ``walk_in_person`` record (the clerk
+    checked their ID card against the registry, ``identity.services.identify_at_window``):
+    the case then has no account behind it until they claim it (``claim_walk_in_cases``);
+    its notices go by SMS to the phone the clerk recorded.
     """
     actor = CaseActor.of(clerk)
-    person = acting_user or applicant_user
+    person = acting_user or applicant_user or walk_in_person
     if person is None:
         raise DomainError(_("请先确认申请人身份"), code="applicant_required")
     with transaction.atomic(durable=True):
         case = _new_case(
             version=version,
-            acting_user=person,
+            acting_user=acting_user or applicant_user,
             applicant_user=applicant_user,
             enterprise=enterprise,
             channel=Channel.WINDOW,
             form_data=form_data,
             hall=hall,
+            walk_in_person=walk_in_person,
+            window_capacity=window_capacity,
         )
         kinds = actor_kinds(actor, case)
         if Actor.CLERK not in kinds:
             raise CaseActionForbidden(_("您不是该事项实施部门的受理人员"), code="forbidden")
+        data: dict[str, Any] = {"item_version": version.pk, "channel": Channel.WINDOW}
+        if walk_in_person is not None:
+            data["walk_in_person"] = walk_in_person.pk
+        if window_capacity:
+            data["capacity"] = window_capacity
         _event(
             case,
             action="draft_created",
             actor=actor,
             actor_kind=Actor.CLERK,
             from_status="",
-            data={"item_version": version.pk, "channel": Channel.WINDOW},
+            data=data,
         )
         slots = _slots(case)
         now = timezone.now()
@@ -1366,6 +1426,42 @@ def create_window_case(
                 case, actor, tolerances=tolerances, instant=version.case_kind == CaseKind.INSTANT
             )
     return case
+
+
+def claim_walk_in_cases(*, walk_in_person: Any, user: Any) -> int:
+    """The walk-in's cases become ``user``'s (identity calls this while it claims the
+    ``WalkInPerson`` for the account that verified the same ID number; inside that
+    transaction, not durable). A person's case gets ``user`` as applicant and acting person,
+    an enterprise's case as acting person (the agent). Each moved case gets a public
+    ``claimed`` event and its audit record; a case already bound to an account is left as it
+    is. Returns how many cases moved."""
+    moved = 0
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(walk_in_person=walk_in_person)
+        .order_by("pk")
+    )
+    for case in cases:
+        changes: dict[str, Any] = {}
+        if case.acting_user_id is None:
+            changes["acting_user"] = user
+        if case.enterprise_id is None and case.applicant_user_id is None:
+            changes["applicant_user"] = user
+        if not changes:
+            continue
+        for name, value in changes.items():
+            setattr(case, name, value)
+        case.save(update_fields=[*changes, "updated_at"])
+        _event(
+            case,
+            action="claimed",
+            actor=CaseActor.of(user),
+            actor_kind=Actor.APPLICANT,
+            from_status=case.status,
+            data={"walk_in_person": walk_in_person.pk, "fields": sorted(changes)},
+        )
+        moved += 1
+    return moved
 
 
 # --- department answers through the handoff outbox -------------------------------------------
@@ -1692,6 +1788,7 @@ def notify_case_event(*, event_id: int) -> None:
     if event is None or not event.is_public:
         return
     case = event.case
+    notify_walk_in_by_sms(event)
     logger.info(
         "case.notify",
         extra={
@@ -1704,6 +1801,45 @@ def notify_case_event(*, event_id: int) -> None:
             "department_id": case.department_id,
         },
     )
+
+
+# Timeline events a person served at the window without an account is told of by SMS.
+WALK_IN_SMS_ACTIONS = {
+    CaseAction.ACCEPT: gettext_lazy("已受理"),
+    CaseAction.ACCEPT_INSTANT: gettext_lazy("已受理并办结"),
+    CaseAction.REQUEST_SUPPLEMENT: gettext_lazy("需要补正材料"),
+    CaseAction.REJECT: gettext_lazy("不予受理"),
+    CaseAction.DECIDE: gettext_lazy("已作出决定"),
+    CaseAction.COMPLETE: gettext_lazy("已办结"),
+}
+
+
+def notify_walk_in_by_sms(event: CaseEvent) -> bool:
+    """SMS to the contact phone the clerk recorded for a walk-in without an account (the
+    person, or the enterprise's agent), until the case is claimed on an account (then the
+    account's notices take over). Once per event (a retried task sends nothing twice).
+    Returns whether a message was sent."""
+    from django.core.cache import cache
+
+    from apps.identity.models import WalkInPerson
+    from apps.notifications.sms import send_sms
+
+    case = event.case
+    label = WALK_IN_SMS_ACTIONS.get(event.action)
+    if label is None or case.walk_in_person_id is None or case.acting_user_id is not None:
+        return False
+    person = WalkInPerson.objects.filter(pk=case.walk_in_person_id).first()
+    if person is None or not person.phone:
+        return False
+    if not cache.add(f"cases:walk-in-sms:{event.pk}", 1, timeout=7 * 24 * 3600):
+        return False
+    text = _(
+        "【江西政务服务】您在窗口申请的“%(item)s”（办件编号%(number)s）%(what)s。"
+        "用本人身份证号码注册并实名认证后，可在“我的办件”查看详情。"
+    ) % {"item": case.item_version.name, "number": case.number, "what": label}
+    send_sms(to=person.phone, text=text)
+    logger.info("case.walk_in_sms_sent", extra={"event_id": event.pk, "case_id": case.pk})
+    return True
 
 
 def sla_warning_recipients(case: Case) -> list[int]:

@@ -72,6 +72,17 @@ class ServiceObject(models.TextChoices):
     OTHER = "6", _("其他组织")
 
 
+class ApplicantKind(models.TextChoices):
+    """Who an application form is filled in for (issue 16 §5): a person for themselves, an
+    enterprise through its legal representative or licence administrator, or an enterprise
+    through an agent (经办人). Form schema fields may be limited to some kinds
+    (``"x-applicant-kinds"``, apps.catalog.forms)."""
+
+    PERSON = "person", _("自然人本人")
+    ENTERPRISE = "enterprise", _("法人（法定代表人或证照管理员）")
+    AGENT = "agent", _("法人委托的经办人")
+
+
 class HandlingForm(models.TextChoices):
     """办理形式, GB/T 39046 表 A.5 ✅ (multi-valued)."""
 

@@ -36,33 +36,100 @@ POPULAR = {
 
 EXERCISE_LEVELS = {"province": "2", "city": "3", "county": "4"}
 
-PERSON_SCHEMA: dict[str, Any] = {
+_PERSON = ["person"]
+_UNIT = ["enterprise", "agent"]
+
+# One application form for every demo item, its fields per applicant kind (issue 16 §5;
+# apps.catalog.forms "x-applicant-kinds"): a person applying for themselves is asked for their
+# own particulars and promises as 本人; an enterprise (or its agent) for the unit's and
+# promises as 本单位; an agent also gives their own name and ID number.
+APPLICATION_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "x-order": ["applicant_name", "id_number", "mobile", "address", "note", "agree"],
+    "x-order": [
+        "applicant_name",
+        "id_number",
+        "enterprise_name",
+        "uscc",
+        "contact_name",
+        "agent_name",
+        "agent_id_number",
+        "mobile",
+        "address",
+        "note",
+        "agree",
+        "agree_unit",
+    ],
     "properties": {
-        "applicant_name": {"type": "string", "title": "申请人姓名", "maxLength": 30},
-        "id_number": {"type": "string", "title": "公民身份号码", "x-format": "id-number"},
+        "applicant_name": {
+            "type": "string",
+            "title": "申请人姓名",
+            "maxLength": 30,
+            "x-applicant-kinds": _PERSON,
+        },
+        "id_number": {
+            "type": "string",
+            "title": "公民身份号码",
+            "x-format": "id-number",
+            "x-applicant-kinds": _PERSON,
+        },
+        "enterprise_name": {
+            "type": "string",
+            "title": "单位名称",
+            "maxLength": 100,
+            "x-applicant-kinds": _UNIT,
+        },
+        "uscc": {
+            "type": "string",
+            "title": "统一社会信用代码",
+            "x-format": "uscc",
+            "x-applicant-kinds": _UNIT,
+        },
+        "contact_name": {
+            "type": "string",
+            "title": "联系人姓名",
+            "maxLength": 30,
+            "x-applicant-kinds": ["enterprise"],
+        },
+        "agent_name": {
+            "type": "string",
+            "title": "经办人姓名",
+            "maxLength": 30,
+            "x-applicant-kinds": ["agent"],
+        },
+        "agent_id_number": {
+            "type": "string",
+            "title": "经办人身份证号码",
+            "x-format": "id-number",
+            "x-applicant-kinds": ["agent"],
+        },
         "mobile": {"type": "string", "title": "联系电话", "x-format": "mobile"},
         "address": {"type": "string", "title": "联系地址", "maxLength": 200},
         "note": {"type": "string", "title": "补充说明", "maxLength": 500, "x-widget": "textarea"},
-        "agree": {"type": "boolean", "title": "本人承诺所填信息及所交材料真实有效"},
+        "agree": {
+            "type": "boolean",
+            "title": "本人承诺所填信息及所交材料真实有效",
+            "x-applicant-kinds": _PERSON,
+        },
+        "agree_unit": {
+            "type": "boolean",
+            "title": "本单位承诺所填信息及所交材料真实有效",
+            "x-applicant-kinds": _UNIT,
+        },
     },
-    "required": ["applicant_name", "id_number", "mobile", "agree"],
+    "required": [
+        "applicant_name",
+        "id_number",
+        "enterprise_name",
+        "uscc",
+        "contact_name",
+        "agent_name",
+        "agent_id_number",
+        "mobile",
+        "agree",
+        "agree_unit",
+    ],
 }
 
-ENTERPRISE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "x-order": ["enterprise_name", "uscc", "contact_name", "mobile", "note", "agree"],
-    "properties": {
-        "enterprise_name": {"type": "string", "title": "单位名称", "maxLength": 100},
-        "uscc": {"type": "string", "title": "统一社会信用代码", "x-format": "uscc"},
-        "contact_name": {"type": "string", "title": "经办人姓名", "maxLength": 30},
-        "mobile": {"type": "string", "title": "经办人联系电话", "x-format": "mobile"},
-        "note": {"type": "string", "title": "补充说明", "maxLength": 500, "x-widget": "textarea"},
-        "agree": {"type": "boolean", "title": "本单位承诺所填信息及所交材料真实有效"},
-    },
-    "required": ["enterprise_name", "contact_name", "mobile", "agree"],
-}
 
 PROMISED_STEPS = [
     {"name": "申请", "description": "网上提交或到窗口提交申请材料"},
@@ -163,7 +230,7 @@ def _fields(t: T, department: Department, basic_code: str, level: str) -> dict[s
             else []
         ),
         "min_assurance_level": t.min_level,
-        "form_schema": (ENTERPRISE_SCHEMA if enterprise else PERSON_SCHEMA) if online else {},
+        "form_schema": APPLICATION_SCHEMA if online else {},
         "allows_tolerance": t.tolerance,
     }
 

@@ -10,7 +10,12 @@ the same code before publishing). Supported subset (``check_form_schema`` refuse
   (``minimum``/``maximum``), ``boolean``, ``array`` of a string ``enum`` (multiple choice);
 - ``title`` is the Chinese label, ``description`` the help text, ``"x-enumNames"`` the labels of
   ``enum`` values, ``"x-errorMessage"`` the message shown when ``pattern`` fails;
-- ``"x-format"``: ``id-number`` (居民身份证号码, GB 11643), ``uscc`` (GB 32100), ``mobile``.
+- ``"x-format"``: ``id-number`` (居民身份证号码, GB 11643), ``uscc`` (GB 32100), ``mobile``;
+- ``"x-applicant-kinds"``: the applicant kinds (``person``, ``enterprise``, ``agent``; see
+  ``ApplicantKind``) a property is for. A property without it is for every kind; a property
+  not for the applicant's kind is neither shown nor accepted, and leaves ``required`` (so one
+  schema holds 本人承诺 for a person and 本单位承诺 for an enterprise). Schemas without the
+  key behave as before. ``schema_for_kind`` gives the projection.
 
 Validation runs twice: the Django form fields (Chinese messages), then the full schema with
 ``jsonschema`` so nothing the schema says is skipped; schema errors are mapped to the field.
@@ -24,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from django import forms
@@ -33,8 +38,11 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.identity.validators import clean_id_number
+
 SUPPORTED_TYPES = {"string", "integer", "number", "boolean", "array"}
 SUPPORTED_X_FORMATS = {"id-number", "uscc", "mobile"}
+APPLICANT_KINDS = ("person", "enterprise", "agent")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 REQUIRED_MESSAGE = gettext_lazy("请填写此项")
@@ -84,10 +92,57 @@ def check_form_schema(schema: Mapping[str, Any]) -> list[str]:
         x_format = spec.get("x-format")
         if x_format and x_format not in SUPPORTED_X_FORMATS:
             problems.append(_("字段 %(key)s 的 x-format 不受支持") % {"key": key})
+        kinds = spec.get("x-applicant-kinds")
+        if kinds is not None and (
+            not isinstance(kinds, list) or not kinds or set(kinds) - set(APPLICANT_KINDS)
+        ):
+            problems.append(
+                _("字段 %(key)s 的 x-applicant-kinds 只能列出 person、enterprise、agent")
+                % {"key": key}
+            )
     for key in schema.get("required", []):
         if key not in schema["properties"]:
             problems.append(_("必填字段 %(key)s 未在 properties 中定义") % {"key": key})
     return problems
+
+
+def schema_for_kind(schema: Mapping[str, Any], kind: str | None) -> dict[str, Any]:
+    """``schema`` as the applicant of ``kind`` fills it in: properties marked
+    ``x-applicant-kinds`` without ``kind`` removed (from ``required`` and ``x-order`` too).
+    ``kind=None`` keeps every property (the whole schema, as stored)."""
+    schema = dict(schema or {})
+    if kind is None or not schema:
+        return schema
+    properties = schema.get("properties") or {}
+    kept = {
+        key: spec
+        for key, spec in properties.items()
+        if not isinstance(spec, Mapping)
+        or "x-applicant-kinds" not in spec
+        or kind in spec["x-applicant-kinds"]
+    }
+    schema["properties"] = kept
+    if "required" in schema:
+        schema["required"] = [key for key in schema["required"] if key in kept]
+    if "x-order" in schema:
+        schema["x-order"] = [key for key in schema["x-order"] if key in kept]
+    return schema
+
+
+def kinds_note(spec: Mapping[str, Any]) -> str:
+    """Who fills a property in, for the item's guide (empty when everyone does)."""
+    kinds = set(spec.get("x-applicant-kinds") or APPLICANT_KINDS)
+    if kinds >= set(APPLICANT_KINDS):
+        return ""
+    if kinds == {"person"}:
+        return _("自然人申请时填写")
+    if kinds == {"enterprise", "agent"}:
+        return _("单位申请时填写")
+    if kinds == {"enterprise"}:
+        return _("单位负责人申请时填写")
+    if kinds == {"agent"}:
+        return _("经办人代单位申请时填写")
+    return _("部分申请人填写")
 
 
 def _choices(spec: Mapping[str, Any]) -> list[tuple[Any, str]]:
@@ -101,9 +156,12 @@ def _x_format_validator(x_format: str) -> Any:
         if not value:
             return
         if x_format == "id-number":
+            # The identity app's check (length, birth date, check digit), not stdnum's
+            # region table, which lags behind GB/T 2260: a number the population registry
+            # and real-name verification accept must be accepted on the form too.
             try:
-                ric.validate(value)
-            except StdnumError as exc:
+                clean_id_number(value)
+            except ValidationError as exc:
                 raise ValidationError(_("请输入有效的居民身份证号码")) from exc
         elif x_format == "uscc":
             try:
@@ -167,9 +225,13 @@ def _make_field(spec: Mapping[str, Any], *, required: bool) -> forms.Field:
 
 
 class ApplicationForm(forms.Form):
-    """A form built from an item's schema; ``json_data()`` gives what is stored on the case."""
+    """A form built from an item's schema; ``json_data()`` gives what is stored on the case.
+
+    Labels end in a full-width colon (Chinese punctuation); required fields carry the
+    ``required`` CSS class on their row (the templates mark them) and ``aria-required``."""
 
     schema: Mapping[str, Any]
+    required_css_class = "required"
 
     def json_data(self) -> dict[str, Any]:
         assert self.is_valid()
@@ -181,14 +243,20 @@ class ApplicationForm(forms.Form):
         return result
 
 
-def build_application_form(version: Any, data: Mapping[str, Any] | None = None) -> ApplicationForm:
-    """A bound (``data`` given) or unbound form for ``version.form_schema``, labels in Chinese."""
-    schema = version.form_schema or {}
+def build_application_form(
+    version: Any, data: Mapping[str, Any] | None = None, *, kind: str | None = None
+) -> ApplicationForm:
+    """A bound (``data`` given) or unbound form for ``version.form_schema`` as the applicant
+    of ``kind`` fills it in (``None``: every field), labels in Chinese."""
+    schema = schema_for_kind(version.form_schema or {}, kind)
     required = set(schema.get("required", []))
-    form = ApplicationForm(data=data, prefix=None)
+    form = ApplicationForm(data=data, prefix=None, label_suffix="：")
     form.schema = schema
     for key, spec in _properties(schema):
-        form.fields[key] = _make_field(spec, required=key in required)
+        field = _make_field(spec, required=key in required)
+        if field.required:
+            field.widget.attrs["aria-required"] = "true"
+        form.fields[key] = field
     return form
 
 
@@ -225,14 +293,17 @@ def _schema_errors(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> di
     return errors
 
 
-def validate_application_data(version: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+def validate_application_data(
+    version: Any, data: Mapping[str, Any], *, kind: str | None = None
+) -> dict[str, Any]:
     """Cleaned, JSON-ready application data, or ``ValidationError`` with Chinese field messages.
 
-    Works on plain JSON (API) and on ``QueryDict`` (HTML form posts) alike.
+    Works on plain JSON (API) and on ``QueryDict`` (HTML form posts) alike. With ``kind``,
+    the fields of that applicant kind only are validated and kept (others are dropped).
     """
-    schema = version.form_schema or {}
+    schema = schema_for_kind(version.form_schema or {}, kind)
     if hasattr(data, "getlist"):
-        form = build_application_form(version, data)
+        form = build_application_form(version, data, kind=kind)
     else:
         # JSON input: Django form fields expect strings/lists, booleans stay booleans.
         normalised = {
@@ -240,7 +311,7 @@ def validate_application_data(version: Any, data: Mapping[str, Any]) -> dict[str
             for key, value in dict(data).items()
             if not isinstance(value, bool) or value
         }
-        form = build_application_form(version, normalised)
+        form = build_application_form(version, normalised, kind=kind)
         unknown = sorted(set(data) - set(form.fields))
         if unknown and schema.get("additionalProperties") is False:
             raise ValidationError({key: [_("含有申请表中没有的字段")] for key in unknown})

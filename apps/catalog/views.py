@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from apps.catalog import selectors
 from apps.catalog.constants import ItemType, ThemeAudience
-from apps.catalog.forms import build_application_form
+from apps.catalog.forms import build_application_form, kinds_note
 from apps.catalog.models import ItemMaterial, Theme
 from apps.core.models import AdministrativeLevel, Department, Region, ServiceWindow
 
@@ -117,6 +117,7 @@ def item_detail(request: HttpRequest, code: str) -> HttpResponse:
             "required": field.field.required,
             "options": [str(name) for value, name in getattr(field.field, "choices", []) if value],
             "help": field.help_text,
+            "who": kinds_note(version.form_schema["properties"][field.name]),
         }
         for field in (build_application_form(version) if version and version.form_schema else [])
     ]

@@ -20,6 +20,7 @@ from apps.identity.models import (
     SsoSignIn,
     StaffMembership,
     User,
+    WalkInPerson,
 )
 from apps.identity.pii import mask_id_number, mask_name
 from apps.identity.validators import clean_id_number
@@ -84,6 +85,42 @@ class PopulationRecordAdmin(admin.ModelAdmin):
         return mask_id_number(obj.id_number)
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WalkInPerson)
+class WalkInPersonAdmin(admin.ModelAdmin):
+    """Read-only and masked: rows are written by the window intake and the claim only."""
+
+    list_display = [
+        "masked_name",
+        "masked_id_number",
+        "masked_phone",
+        "identified_at",
+        "claimed_at",
+    ]
+    fields = [*list_display, "identified_by", "claimed_by"]
+    readonly_fields = fields
+
+    @admin.display(description=_("姓名"))
+    def masked_name(self, obj: WalkInPerson) -> str:
+        return obj.masked_name
+
+    @admin.display(description=_("身份证号码"))
+    def masked_id_number(self, obj: WalkInPerson) -> str:
+        return obj.masked_id_number
+
+    @admin.display(description=_("联系电话"))
+    def masked_phone(self, obj: WalkInPerson) -> str:
+        return obj.masked_phone
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

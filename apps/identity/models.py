@@ -277,6 +277,94 @@ class LegalPersonRecord(TimeStampedModel):
         self.legal_rep_id_index = id_number_index(value)
 
 
+class WalkInPerson(TimeStampedModel):
+    """窗口办事人: a natural person a window clerk identified face to face (resident ID card,
+    name and number matched against the population registry) who may have no portal account.
+
+    Cases received at the window point to this row (``Case.walk_in_person``) instead of an
+    account. One row per ID number; the clerk records a contact phone for SMS notices. When
+    the person later verifies the same ID number on an account (L2, ``verify_real_name``),
+    the row is claimed once (``claimed_by``) and the cases become the account's.
+    ID and phone numbers are encrypted with blind indexes, like ``Person``.
+    """
+
+    name = models.CharField(_("姓名"), max_length=64)
+    id_type = models.CharField(
+        _("证件类型"), max_length=3, choices=IdType.choices, default=IdType.RESIDENT_ID
+    )
+    id_number = EncryptedTextField(_("身份证件号码（加密）"))
+    id_number_index = models.CharField(
+        _("证件号码索引"), max_length=64, unique=True, editable=False
+    )
+    phone = EncryptedTextField(_("联系电话（加密）"), null=True, blank=True)
+    phone_index = models.CharField(
+        _("联系电话索引"), max_length=64, null=True, blank=True, editable=False
+    )
+    population_record = models.ForeignKey(
+        PopulationRecord,
+        verbose_name=_("人口库记录"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    identified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("最近核验人员"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    identified_at = models.DateTimeField(_("最近当面核验时间"), default=timezone.now)
+    claimed_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("认领账号"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="walk_in_record",
+    )
+    claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("窗口办事人")
+        verbose_name_plural = _("窗口办事人")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__isnull=True, phone_index__isnull=True)
+                | Q(phone__isnull=False, phone_index__isnull=False),
+                name="identity_walkin_phone_indexed",
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_by__isnull=True, claimed_at__isnull=True)
+                | Q(claimed_by__isnull=False, claimed_at__isnull=False),
+                name="identity_walkin_claim_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{mask_name(self.name)} {mask_id_number(self.id_number)}"
+
+    def set_id_number(self, value: str) -> None:
+        self.id_number = value
+        self.id_number_index = id_number_index(value)
+
+    def set_phone(self, value: str | None) -> None:
+        self.phone = value or None
+        self.phone_index = phone_index(value) if value else None
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
 # --- enterprises and their people (DOMAIN.md §4.3) --------------------------------------------
 
 

@@ -298,3 +298,11 @@ def reveal_grants_in_departments(department_ids: list[int]) -> list[dict]:
         for grant in grants
         if int(grant.object_pk) in people
     ]
+
+
+def has_claimed_walk_in_record(user: User) -> bool:
+    """Whether ``user`` claimed the record a window clerk made for them (their walk-in cases
+    were moved to the account when they verified the same ID number)."""
+    from apps.identity.models import WalkInPerson
+
+    return WalkInPerson.objects.filter(claimed_by=user).exists()

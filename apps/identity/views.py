@@ -227,6 +227,11 @@ def verify_real_name(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("实名核验通过，您的实名等级已提升为 L2"))
+            if selectors.has_claimed_walk_in_record(request.user):
+                messages.info(
+                    request,
+                    _("您此前在政务服务大厅窗口办理的事项已归入“我的办件”，可随时查看进度。"),
+                )
             return _after_raise(request)
     return _render_profile(request, status=400, verify_form=form)
 

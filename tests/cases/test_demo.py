@@ -51,7 +51,13 @@ def test_every_state_for_both_demo_applicants_with_consistent_history(loaded) ->
         CaseStatus.IN_REVIEW,
         CaseStatus.SUSPENDED,
     }
-    assert Case.objects.filter(channel=Channel.WINDOW, hall__isnull=False).count() == 1
+    assert Case.objects.filter(channel=Channel.WINDOW, hall__isnull=False).count() == 2
+    # one of them for 郑秀英, who has no account (issue 16): nobody's online until claimed
+    walk_in = Case.objects.get(walk_in_person__isnull=False)
+    assert walk_in.applicant_name == "郑秀英"
+    assert walk_in.applicant_user_id is None
+    assert walk_in.acting_user_id is None
+    assert walk_in.status == CaseStatus.ACCEPTED
 
     # every case's last state-changing event leads to its current state
     for case in Case.objects.filter(form_data__note__startswith=TAG):

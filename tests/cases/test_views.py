@@ -245,10 +245,12 @@ def test_intake_refuses_unknown_person_and_incomplete_materials(setup) -> None:
         url, {"step": "accept", "item": code, "received": ["application"], **FORM, "agree": "on"}
     )
 
-    # then: Chinese messages, nothing written
-    assert "未找到与该身份证号码和姓名相符的实名用户" in wrong.content.decode()
+    # then: Chinese messages, nothing written, the typed and ticked values kept
+    assert "身份证号码与姓名不一致，或人口库中无此记录" in wrong.content.decode()
+    assert 'value="王六"' in wrong.content.decode()
     assert incomplete.status_code == 200
     assert "材料不齐，不能受理" in incomplete.content.decode()
+    assert 'name="received" value="application" checked' in incomplete.content.decode()
     assert Case.objects.count() == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from apps.cases import personal, selectors, services
 from apps.cases.constants import (
+    ApplicantKind,
     CaseAction,
     CaseStatus,
     Channel,
@@ -227,38 +229,92 @@ def case_notice(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
 # --- 一窗受理 ---------------------------------------------------------------------------------
 
 
-def _identify(request: HttpRequest) -> tuple[Any, Any] | None:
-    """Resolve the applicant from a service code, or an ID number with the name on the card."""
-    from apps.identity.selectors import find_verified_person
-    from apps.identity.services import redeem_service_code
+@dataclass(frozen=True)
+class IntakeApplicant:
+    """Who the clerk is serving, as kept in the session between the intake steps."""
+
+    user: Any | None
+    walk_in_person: Any | None
+    enterprise: Any | None
+    capacity: str
+
+    @property
+    def masked_name(self) -> str:
+        person = self.user if self.user is not None else self.walk_in_person
+        return person.masked_name
+
+    @property
+    def kind(self) -> str:
+        if self.enterprise is None:
+            return ApplicantKind.PERSON
+        if self.capacity in ("agent", "paper_agent"):
+            return ApplicantKind.AGENT
+        return ApplicantKind.ENTERPRISE
+
+
+IDENTIFY_FIELDS = ("id_number", "name", "phone", "uscc", "paper_authorisation")
+
+
+def _identify(request: HttpRequest) -> dict[str, Any]:
+    """Resolve the applicant from a service code, or from the ID card in the clerk's hand
+    (name + number against the population registry; no account needed)."""
+    from apps.identity.services import identify_at_window, redeem_service_code
 
     code = request.POST.get("service_code", "").strip()
     if code:
         holder = redeem_service_code(code, clerk=request.user)
-        return holder.user, holder.enterprise
-    id_number = request.POST.get("id_number", "").strip().upper()
+        return {
+            "user": holder.user.pk,
+            "walk_in": None,
+            "enterprise": getattr(holder.enterprise, "pk", None),
+            "capacity": holder.capacity,
+        }
+    id_number = request.POST.get("id_number", "").strip()
     name = request.POST.get("name", "").strip()
     if not id_number or not name:
         raise DomainError(_("请扫描服务码，或输入身份证号码和姓名"), code="identify_required")
-    user = find_verified_person(id_number=id_number, name=name)
-    if user is None:
-        raise DomainError(_("未找到与该身份证号码和姓名相符的实名用户"), code="person_not_found")
-    return user, None
+    found = identify_at_window(
+        clerk=request.user,
+        name=name,
+        id_number=id_number,
+        phone=request.POST.get("phone", ""),
+        uscc=request.POST.get("uscc", ""),
+        paper_authorisation=bool(request.POST.get("paper_authorisation")),
+    )
+    return {
+        "user": getattr(found.user, "pk", None),
+        "walk_in": getattr(found.walk_in_person, "pk", None),
+        "enterprise": getattr(found.enterprise, "pk", None),
+        "capacity": found.capacity,
+    }
 
 
-def _intake_applicant(request: HttpRequest) -> tuple[Any, Any] | None:
-    from apps.identity.models import Enterprise, User
+def _intake_applicant(request: HttpRequest) -> IntakeApplicant | None:
+    from apps.identity.models import Enterprise, User, WalkInPerson
 
     stored = request.session.get(INTAKE_SESSION_KEY)
     if not stored:
         return None
-    user = User.objects.filter(pk=stored.get("user")).first()
+    user = User.objects.filter(pk=stored["user"]).first() if stored.get("user") else None
+    walk_in = (
+        WalkInPerson.objects.filter(pk=stored["walk_in"]).first() if stored.get("walk_in") else None
+    )
+    if walk_in is not None and walk_in.claimed_by_id is not None:
+        # Claimed on an account since the clerk identified them: serve the account.
+        user, walk_in = walk_in.claimed_by, None
     enterprise = (
         Enterprise.objects.filter(pk=stored["enterprise"]).first()
         if stored.get("enterprise")
         else None
     )
-    return (user, enterprise) if user is not None else None
+    if user is None and walk_in is None:
+        return None
+    return IntakeApplicant(
+        user=user,
+        walk_in_person=walk_in,
+        enterprise=enterprise,
+        capacity=stored.get("capacity", "self"),
+    )
 
 
 def _clerk_items(user: Any) -> list[Any]:
@@ -288,20 +344,18 @@ def _clerk_hall(user: Any, department_id: int) -> Any | None:
 
 @staff_required
 def case_intake(request: HttpRequest) -> HttpResponse:
-    """一窗受理: identify the applicant, choose the item, tick materials, create and accept."""
-    context: dict[str, Any] = {"office_section": "intake"}
+    """一窗受理: identify the applicant, choose the item, tick materials, create and accept.
+
+    A refused step re-renders with everything the clerk typed or ticked still in place."""
+    context: dict[str, Any] = {"office_section": "intake", "identify": {}}
     if request.method == "POST" and request.POST.get("step") == "identify":
         try:
             identified = _identify(request)
         except DomainError as exc:
             messages.error(request, exc.message)
+            context["identify"] = {key: request.POST.get(key, "") for key in IDENTIFY_FIELDS}
         else:
-            assert identified is not None
-            user, enterprise = identified
-            request.session[INTAKE_SESSION_KEY] = {
-                "user": user.pk,
-                "enterprise": enterprise.pk if enterprise is not None else None,
-            }
+            request.session[INTAKE_SESSION_KEY] = identified
             return HttpResponseRedirect(reverse("office-cases:intake"))
     if request.method == "POST" and request.POST.get("step") == "reset":
         request.session.pop(INTAKE_SESSION_KEY, None)
@@ -325,17 +379,22 @@ def case_intake(request: HttpRequest) -> HttpResponse:
 
     from apps.catalog.forms import build_application_form
 
-    form = build_application_form(version)
-    user, enterprise = applicant
+    form = build_application_form(version, kind=applicant.kind)
+    context["received"] = set()
+    context["tolerated"] = set()
+    context["commitment"] = ""
     if request.method == "POST" and request.POST.get("step") == "accept":
         data = posted_form_data(request, list(form.fields))
+        person_applies = applicant.enterprise is None
         try:
             case = services.create_window_case(
                 clerk=request.user,
                 version=version,
-                applicant_user=None if enterprise is not None else user,
-                enterprise=enterprise,
-                acting_user=user,
+                applicant_user=applicant.user if person_applies else None,
+                enterprise=applicant.enterprise,
+                acting_user=applicant.user,
+                walk_in_person=applicant.walk_in_person,
+                window_capacity=applicant.capacity,
                 form_data=data,
                 received_keys=request.POST.getlist("received"),
                 tolerances=_tolerances(request),
@@ -354,7 +413,11 @@ def case_intake(request: HttpRequest) -> HttpResponse:
             request.session.pop(INTAKE_SESSION_KEY, None)
             messages.success(request, _("已受理，办件编号 %(number)s") % {"number": case.number})
             return HttpResponseRedirect(reverse("office-cases:case", args=[case.pk]))
+        # Refused: keep what was typed and ticked.
         form.initial = data
+        context["received"] = set(request.POST.getlist("received"))
+        context["tolerated"] = set(request.POST.getlist("tolerate"))
+        context["commitment"] = request.POST.get("commitment", "")
     context["form"] = form
     context["materials"] = list(version.materials.all().order_by("order", "pk"))
     return render(request, "cases/office/intake.html", context)

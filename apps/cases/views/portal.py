@@ -29,16 +29,22 @@ def _prefill(user: Any) -> dict[str, Any]:
     if person is None:
         return initial
     name = getattr(person, "name", "")
-    for key in ("applicant_name", "name", "contact_name"):
+    for key in ("applicant_name", "name", "contact_name", "agent_name"):
         initial[key] = name
     id_number = getattr(person, "id_number", None)
     if isinstance(id_number, str) and id_number:
         initial["id_number"] = id_number
+        initial["agent_id_number"] = id_number
     phone = getattr(person, "phone", None)
     if isinstance(phone, str) and phone:
         initial["mobile"] = phone
         initial["phone"] = phone
     return initial
+
+
+def _unit_prefill(enterprise: Any) -> dict[str, Any]:
+    """The enterprise's own elements, for the schema's common field names."""
+    return {"enterprise_name": enterprise.name, "uscc": enterprise.uscc}
 
 
 def _profile_url() -> str:
@@ -49,10 +55,12 @@ def _profile_url() -> str:
         return "/"
 
 
-def _form_for(version: Any, *, data: dict | None = None, initial: dict | None = None) -> Any:
+def _form_for(
+    version: Any, *, kind: str, data: dict | None = None, initial: dict | None = None
+) -> Any:
     from apps.catalog.forms import build_application_form
 
-    form = build_application_form(version)
+    form = build_application_form(version, kind=kind)
     form.initial = {**(initial or {}), **(data or {})}
     return form
 
@@ -81,20 +89,21 @@ def case_apply(request: HttpRequest, code: str) -> HttpResponse:
             status=403,
         )
     enterprises = list(acting_enterprises(request.user))
-    form = _form_for(version, initial=_prefill(request.user))
+    # The applicant is chosen first (a GET form, works without JS): the form's fields and
+    # promises depend on who applies (issue 16 §5).
+    chosen = request.POST.get("enterprise") or request.GET.get("enterprise") or ""
+    enterprise = None
+    if chosen:
+        enterprise = next((e for e in enterprises if str(e.pk) == chosen), None)
+        if enterprise is None:
+            raise Http404
+    kind = selectors.applicant_kind_for(request.user, enterprise)
+    initial = _prefill(request.user)
+    if enterprise is not None:
+        initial.update(_unit_prefill(enterprise))
+    form = _form_for(version, kind=kind, initial=initial)
     if request.method == "POST":
-        enterprise = None
-        enterprise_id = request.POST.get("enterprise")
-        if enterprise_id:
-            enterprise = next((e for e in enterprises if str(e.pk) == enterprise_id), None)
-            if enterprise is None:
-                raise Http404
         data = posted_form_data(request, list(form.fields))
-        if enterprise is not None:
-            # Prefill the enterprise's own elements (the schema's common names) when left blank.
-            for key, value in (("enterprise_name", enterprise.name), ("uscc", enterprise.uscc)):
-                if key in form.fields and not data.get(key):
-                    data[key] = value
         try:
             case = services.create_draft(
                 user=request.user, version=version, enterprise=enterprise, form_data=data
@@ -103,13 +112,20 @@ def case_apply(request: HttpRequest, code: str) -> HttpResponse:
             from django.contrib import messages
 
             messages.error(request, exc.message)
-            form = _form_for(version, data=data)
+            form = _form_for(version, kind=kind, data=data)
         else:
             return HttpResponseRedirect(reverse("cases:detail", args=[case.pk]))
     return render(
         request,
         "cases/apply.html",
-        {"version": version, "form": form, "enterprises": enterprises},
+        {
+            "version": version,
+            "form": form,
+            "enterprises": enterprises,
+            "enterprise": enterprise,
+            "kind": kind,
+            "material_hint": selectors.upload_hint(),
+        },
     )
 
 
@@ -143,7 +159,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     actions = allowed_actions(case.status, Actor.APPLICANT)
     tolerances = list(case.tolerances.all())
     form = (
-        _form_for(case.item_version, data=personal.full_form(case))
+        _form_for(case.item_version, kind=case.applicant_kind, data=personal.full_form(case))
         if case.status == CaseStatus.DRAFT
         else None
     )
@@ -163,6 +179,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "can_withdraw": CaseAction.WITHDRAW in actions,
             "sla": selectors.sla_figures(case),
             "tolerances": tolerances,
+            "material_hint": selectors.upload_hint(),
         },
     )
 
@@ -185,7 +202,7 @@ def _back(case_id: int) -> str:
 @require_POST
 def case_save_form(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.get_case_for_applicant(user=request.user, case_id=case_id)
-    form = _form_for(case.item_version)
+    form = _form_for(case.item_version, kind=case.applicant_kind)
     data = posted_form_data(request, list(form.fields))
     return run_service(
         request,
