@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.cases",
     "apps.handoffs",
     "apps.notifications",
+    "apps.licences",
 ]
 
 MIDDLEWARE = [
