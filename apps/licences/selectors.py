@@ -211,3 +211,24 @@ def verify_token(token: str) -> Verification:
     if row.expires_at <= timezone.now():
         return Verification(False, "token_expired", _("核验码已过期，请持证人重新出示"))
     return verify_licence(row.licence)
+
+
+def wallet_licences_for(*, user: Any, enterprise: Any, licence_types: Any) -> list[Any]:
+    """The applicant's valid licences of ``licence_types`` (the wallet seam of
+    ``apps.cases.materials``): offered on the materials step as 免提交 choices."""
+    from apps.cases.materials import LicenceReference
+
+    qs = Licence.objects.valid().filter(licence_type__code__in=list(licence_types))
+    if enterprise is not None:
+        qs = qs.filter(holder_enterprise=enterprise)
+    elif getattr(user, "pk", None) is not None:
+        qs = qs.filter(holder_user=user)
+    else:
+        return []
+    today = timezone.localdate()
+    return [
+        LicenceReference(identifier=i, licence_type=t, name=n, valid_until=u)
+        for i, t, n, u in qs.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .order_by("pk")
+        .values_list("identifier", "licence_type__code", "name", "valid_until")
+    ]
