@@ -10,6 +10,7 @@ api_v1 = [
     path("catalog/", include("apps.catalog.api_urls")),
     path("handoffs/", include("apps.handoffs.api_urls")),
     path("cases/", include("apps.cases.api_urls")),
+    path("licences/", include("apps.licences.api_urls")),
 ]
 
 urlpatterns = [
@@ -30,5 +31,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("catalog/", include("apps.catalog.urls")),
+    path("licences/", include("apps.licences.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -81,6 +81,18 @@ def get_licence_for(user: Any, licence_id: int) -> Licence:
     raise Http404
 
 
+def get_licence_for_department(*, department: Any, identifier: str) -> Licence:
+    """A licence the department issued, by identifier; ``Http404`` for any other."""
+    licence = (
+        Licence.objects.select_related("licence_type", "issuer", "predecessor")
+        .filter(identifier=identifier, issuer=department)
+        .first()
+    )
+    if licence is None:
+        raise Http404
+    return licence
+
+
 def licence_versions(licence: Licence) -> list[Licence]:
     """All versions of a licence (same issuer, type and serial), newest first."""
     return list(

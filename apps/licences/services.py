@@ -700,6 +700,22 @@ def create_verification_token(
     return token, row
 
 
+@transaction.atomic(durable=True)
+def record_access_refused(*, actor: LicenceActor, identifier: str, channel: str) -> None:
+    """Audit a refused read (another department's licence, no basis): nothing is shown."""
+    record_audit_event(
+        actor=actor.user,
+        action="licences.access_refused",
+        object_type="licences.licence",
+        data={
+            "identifier": identifier[:128],
+            "channel": channel,
+            "department_id": getattr(actor.department, "pk", None),
+            "client_id": getattr(actor.client, "pk", None),
+        },
+    )
+
+
 def record_verification(
     *, licence: Licence | None, channel: str, outcome: str, reason: str
 ) -> None:
