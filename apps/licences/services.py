@@ -389,11 +389,32 @@ def change_licence(
 ) -> Licence:
     """变更 / 延续: a new version with the same type, issuer and serial and the version raised;
     the old version turns ``superseded`` and is linked as the new one's predecessor."""
+    return _change(
+        _lock(licence_id),
+        actor=actor,
+        kind=kind,
+        face_data=face_data,
+        valid_until=valid_until,
+        reason=reason,
+        case=case,
+    )
+
+
+def _change(
+    old: Licence,
+    *,
+    actor: LicenceActor,
+    kind: str,
+    face_data: Mapping[str, Any] | None,
+    valid_until: date | None,
+    reason: str,
+    case: Any,
+) -> Licence:
+    """Helper of ``change_licence`` on a locked licence (also used by the decision hook)."""
     if kind not in (LicenceAction.CHANGE, LicenceAction.RENEW):
         raise DomainError(_("不支持的操作"), code="illegal_action")
     if not reason.strip():
         raise DomainError(_("请填写变更或延续的原因"), code="reason_required")
-    old = _lock(licence_id)
     if old.status != LicenceStatus.VALID:
         raise DomainError(_("只有有效的证照可以变更或延续"), code="illegal_transition")
     _check_issuer(old.licence_type, old.issuer, actor)
@@ -547,6 +568,25 @@ def _face_from_case(licence_type: LicenceType, holder: Holder, case: Any) -> dic
     return face
 
 
+def _held_by_issuer(
+    licence_type: LicenceType, holder: Holder, department: Department
+) -> Licence | None:
+    if licence_type.allows_multiple:
+        return None
+    return (
+        Licence.objects.select_for_update()
+        .select_related("licence_type", "issuer", "issuer__region")
+        .filter(
+            licence_type=licence_type,
+            holder_code_type=holder.code_type,
+            holder_code_index=holder_code_index(holder.code),
+            issuer=department,
+            status=LicenceStatus.VALID,
+        )
+        .first()
+    )
+
+
 def issue_result_licence(event: DecisionEvent) -> None:
     """Decision handler: an approved / partly approved case whose item names a result licence
     type gets its licence in the decision's transaction, recorded on the case.
@@ -571,17 +611,32 @@ def issue_result_licence(event: DecisionEvent) -> None:
         holder = holder_of(
             licence_type=licence_type, user=case.applicant_user, enterprise=case.enterprise
         )
+        reason = _("办件 %(number)s 准予许可") % {"number": case.number}
+        face = _face_from_case(licence_type, holder, case)
+        held = _held_by_issuer(licence_type, holder, department)
         with transaction.atomic():
-            licence = _issue(
-                licence_type=licence_type,
-                issuer=department,
-                holder=holder,
-                face_data=_face_from_case(licence_type, holder, case),
-                actor=actor,
-                number=case.number or "",
-                case=case,
-                reason=_("办件 %(number)s 准予许可") % {"number": case.number},
-            )
+            if held is not None:
+                # 换领/延续/变更 of a licence this department issued: a new version of it.
+                licence = _change(
+                    held,
+                    actor=actor,
+                    kind=LicenceAction.RENEW,
+                    face_data={**held.face_data, **face},
+                    valid_until=None,
+                    reason=reason,
+                    case=case,
+                )
+            else:
+                licence = _issue(
+                    licence_type=licence_type,
+                    issuer=department,
+                    holder=holder,
+                    face_data=face,
+                    actor=actor,
+                    number=case.number or "",
+                    case=case,
+                    reason=reason,
+                )
     except DomainError as exc:
         logger.warning("licences.result_not_issued", extra={"case_id": case.pk, "code": exc.code})
         record_audit_event(

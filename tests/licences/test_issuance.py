@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import pytest
 
+from django.urls import reverse
+
 from apps.audit.models import AuditEvent
 from apps.cases import services as case_services
 from apps.cases.constants import CaseStatus, Decision, MaterialSource
@@ -159,3 +161,47 @@ def test_the_resolver_refuses_licences_the_applicant_cannot_use(department, id_c
     expected = "licence_not_valid" if _case == "revoked" else "licence_not_held"
     assert refused.value.code == expected
     assert case.materials.count() == 0
+
+
+def test_materials_step_offers_the_wallet_licence_as_no_upload(client, department, id_card_case):
+    # given: the applicant holds an ID card licence
+    case, applicant = id_card_case
+    licence = person_licence(
+        department, holder=applicant, name="居民身份证", face_data={"XM": "孙丽"}
+    )
+    client.force_login(applicant)
+
+    # when: the materials step, then the one-click choice
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    response = client.post(
+        reverse("cases:upload", args=[case.pk]),
+        {"slot": "id-card", "licence_identifier": licence.identifier},
+    )
+
+    # then
+    assert "免提交：使用卡包中的居民身份证" in page
+    assert f'value="{licence.identifier}"' in page
+    assert response.status_code == 302
+    material = case.materials.get(slot_key="id-card")
+    assert (material.source, material.licence_identifier) == ("licence", licence.identifier)
+
+
+def test_approval_for_a_holder_with_a_licence_of_this_issuer_makes_a_new_version(department):
+    # given: the applicant already holds a driving licence from this department
+    applicant = citizen("何静")
+    old = person_licence(department, holder=applicant)
+    case, reviewer = _in_review(
+        department, applicant, result_type="licence", result_licence_type=DRIVING
+    )
+
+    # when
+    case_services.decide_case(case_id=case.pk, actor=reviewer, decision=Decision.APPROVED)
+
+    # then: version 002 linked to the old one, which is superseded
+    new = Licence.objects.get(case=case)
+    old.refresh_from_db()
+    assert (new.version, new.predecessor, new.serial) == (2, old, old.serial)
+    assert new.face_data["ZJCX"] == "C1"
+    assert old.status == LicenceStatus.SUPERSEDED
+    case.refresh_from_db()
+    assert case.result_data["licence"]["identifier"] == new.identifier

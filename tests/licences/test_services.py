@@ -240,3 +240,11 @@ def test_person_without_real_name_cannot_hold_a_person_licence(department):
     with pytest.raises(DomainError) as error:
         person_licence(department, holder=UserFactory(), face_data={"XM": "x"})
     assert error.value.code == "holder_not_identified"
+
+
+def test_expiry_task_calls_the_sweep(department):
+    from apps.licences.tasks import expire_licences as task
+
+    person_licence(department, valid_from=date(2015, 1, 1), valid_until=date(2020, 12, 31))
+    assert task() == 1
+    assert Licence.objects.get().status == LicenceStatus.EXPIRED
