@@ -16,13 +16,17 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.cases.hooks import DecisionEvent
 from apps.cases.materials import LicenceReference
+from apps.cases.models import Case
 from apps.cases.services import record_result_licence
 from apps.core.exceptions import DomainError
 from apps.core.models import Department
@@ -46,6 +50,7 @@ from apps.licences.models import (
     LicenceStatusChange,
     LicenceType,
     LicenceUse,
+    UseAuthorisation,
     VerificationRecord,
     VerificationToken,
 )
@@ -790,3 +795,137 @@ def sync_licence_catalogue() -> int:
         created += int(was_created)
     invalidate_catalogue()
     return created
+
+
+# --- use with consent (用证, DOMAIN.md §3.6) ---------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def grant_use_authorisation(
+    *,
+    user: Any,
+    department: Department,
+    purpose: str,
+    expires_at: Any,
+    enterprise: Enterprise | None = None,
+    licence: Licence | None = None,
+    licence_types: Sequence[str] = (),
+) -> UseAuthorisation:
+    """The holder (or whoever opens the enterprise's wallet; the caller checked that) lets
+    ``department`` read one licence or licences of some types until ``expires_at``."""
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > PURPOSE_MAX:
+        raise DomainError(_("请填写用途（不超过200字）"), code="purpose_required")
+    if licence is None and not licence_types:
+        raise DomainError(_("请选择授权的证照或证照类型"), code="scope_required")
+    if expires_at <= timezone.now():
+        raise DomainError(_("授权到期时间应晚于现在"), code="expiry_invalid")
+    holder = {"holder_enterprise": enterprise} if enterprise else {"holder_user": user}
+    if licence is not None and (
+        licence.holder_enterprise_id != getattr(enterprise, "pk", None)
+        or (enterprise is None and licence.holder_user_id != user.pk)
+    ):
+        raise DomainError(_("只能授权本人（本单位）的证照"), code="not_holder")
+    grant = UseAuthorisation.objects.create(
+        **holder,
+        department=department,
+        licence=licence,
+        licence_types=list(licence_types),
+        purpose=purpose,
+        granted_by=user,
+        expires_at=expires_at,
+    )
+    record_audit_event(
+        actor=user,
+        action="licences.authorisation_granted",
+        obj=grant,
+        data={"department_id": department.pk, "licence_id": getattr(licence, "pk", None)},
+    )
+    return grant
+
+
+@transaction.atomic(durable=True)
+def revoke_use_authorisation(*, authorisation_id: int, user: Any) -> UseAuthorisation:
+    grant = UseAuthorisation.objects.select_for_update().get(pk=authorisation_id)
+    if grant.granted_by_id != user.pk and grant.holder_user_id != user.pk:
+        raise DomainError(_("只能撤销自己作出的授权"), code="not_holder")
+    if grant.revoked_at is None:
+        grant.revoked_at = timezone.now()
+        grant.save(update_fields=["revoked_at", "updated_at"])
+        record_audit_event(actor=user, action="licences.authorisation_revoked", obj=grant)
+    return grant
+
+
+def _use_basis(
+    licence: Licence, department: Department, case_id: int | None
+) -> tuple[str, Any, Any]:
+    """("case", case, None) / ("authorisation", None, grant) / ("", None, None)."""
+
+    if case_id is not None:
+        holder_filter = (
+            {"enterprise_id": licence.holder_enterprise_id}
+            if licence.holder_enterprise_id
+            else {"applicant_user_id": licence.holder_user_id}
+        )
+        case = Case.objects.filter(pk=case_id, department=department, **holder_filter).first()
+        if case is not None:
+            return "case", case, None
+    now = timezone.now()
+    grants = UseAuthorisation.objects.filter(
+        department=department, revoked_at__isnull=True, expires_at__gt=now
+    ).filter(
+        Q(holder_user_id=licence.holder_user_id)
+        if licence.holder_user_id
+        else Q(holder_enterprise_id=licence.holder_enterprise_id)
+    )
+    for grant in grants:
+        if grant.licence_id == licence.pk or licence.licence_type.code in grant.licence_types:
+            return "authorisation", None, grant
+    return "", None, None
+
+
+def read_licence_for_use(
+    *, identifier: str, actor: LicenceActor, purpose: str, case_id: int | None = None
+) -> Licence:
+    """A clerk or department system reads a licence: only with a stated purpose (申请事由,
+    ≤ 200) and a basis — a case of that holder in their department, or the holder's current
+    authorisation. Every read is a use record the holder sees; a read without a basis is
+    recorded and audited as refused (and raises ``PermissionDenied``)."""
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > PURPOSE_MAX:
+        raise DomainError(_("请填写申请事由（不超过200字）"), code="purpose_required")
+    if actor.department is None:
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        licence = (
+            Licence.objects.select_related("licence_type", "issuer")
+            .filter(identifier=identifier.strip())
+            .first()
+        )
+        if licence is None:
+            record_audit_event(
+                actor=actor.user,
+                action="licences.access_refused",
+                object_type="licences.licence",
+                data={"identifier": identifier[:128], "department_id": actor.department.pk},
+            )
+            basis, allowed = "", False
+        else:
+            basis, case, grant = _use_basis(licence, actor.department, case_id)
+            allowed = bool(basis)
+            _record_use(
+                licence,
+                user=actor.user,
+                department=actor.department,
+                label=actor.label,
+                purpose=purpose,
+                case=case,
+                basis=basis or "none",
+                allowed=allowed,
+                authorisation=grant,
+            )
+    if licence is None:
+        raise Http404
+    if not allowed:
+        raise PermissionDenied(_("没有用证依据：需要本部门该持证人的办件或持证人的授权"))
+    return licence
