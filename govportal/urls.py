@@ -32,5 +32,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("catalog/", include("apps.catalog.urls")),
     path("licences/", include("apps.licences.urls")),
+    path("office/licences/", include("apps.licences.office_urls")),
     path("", include("apps.core.urls")),
 ]

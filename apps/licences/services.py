@@ -929,3 +929,29 @@ def read_licence_for_use(
     if not allowed:
         raise PermissionDenied(_("没有用证依据：需要本部门该持证人的办件或持证人的授权"))
     return licence
+
+
+def open_shown_licence(*, token: str, actor: LicenceActor) -> Licence:
+    """亮证: a clerk scans the holder's dynamic QR (a ``show`` token, minutes long) and sees the
+    licence; showing it is the holder's consent for this one read, recorded as a use."""
+    if actor.department is None:
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        row = (
+            VerificationToken.objects.select_related("licence", "licence__licence_type")
+            .filter(token_hash=token_digest(token), purpose=VerificationToken.Purpose.SHOW)
+            .first()
+        )
+        if row is None or row.expires_at <= timezone.now():
+            raise DomainError(_("亮证码无效或已过期，请持证人刷新后重新出示"), code="token_invalid")
+        _record_use(
+            row.licence,
+            user=actor.user,
+            department=actor.department,
+            label=actor.label,
+            purpose=_("持证人亮证，窗口核验"),
+            case=None,
+            basis="shown",
+            allowed=True,
+        )
+    return row.licence

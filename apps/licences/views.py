@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import segno
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.identity.models import Enterprise
+from apps.core.exceptions import DomainError
+from apps.identity.models import Enterprise, StaffMembership
 from apps.licences import selectors, services
 from apps.licences.models import VerificationToken
 
@@ -135,3 +138,40 @@ def verify(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _token_from(raw: str) -> str:
+    """A scanned QR gives the verify URL; a typed code is the token itself."""
+    raw = raw.strip()
+    if "token=" in raw:
+        raw = parse_qs(urlsplit(raw).query).get("token", [""])[0]
+    return raw[:100]
+
+
+@login_required
+def office_show(request: HttpRequest) -> HttpResponse:
+    """/office/licences/show/: a clerk opens a licence the holder shows (亮证)."""
+    membership = (
+        StaffMembership.objects.filter(user=request.user, is_active=True)
+        .select_related("department")
+        .first()
+    )
+    if membership is None:
+        raise PermissionDenied
+    licence, error = None, ""
+    raw = request.POST.get("code", "") if request.method == "POST" else ""
+    if raw:
+        actor = services.LicenceActor.of_user(request.user, membership.department)
+        try:
+            licence = services.open_shown_licence(token=_token_from(raw), actor=actor)
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        request,
+        "licences/office_show.html",
+        {
+            "licence": licence,
+            "answer": selectors.verify_licence(licence) if licence else None,
+            "error": error,
+        },
+    )

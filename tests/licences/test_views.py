@@ -111,3 +111,37 @@ def test_qr_leads_to_the_verify_page_which_follows_the_status(client, department
         "valid",
         "invalid",
     ]
+
+
+def test_clerk_opens_a_shown_licence_and_the_holder_sees_the_use(client, department, clerk):
+    # given: the holder shows the licence (a show token)
+    holder = verified_user("韩梅")
+    licence = person_licence(department, holder=holder)
+    client.force_login(holder)
+    qr_page = client.post(reverse("licences:qr", args=[licence.pk]), {"purpose": "show"})
+    url = re.search(r'href="([^"]+token=[^"]+)"', qr_page.content.decode()).group(1)
+
+    # when: a clerk scans it in the office
+    client.force_login(clerk)
+    page = client.post(reverse("licences-office:show"), {"code": url})
+
+    # then
+    assert page.status_code == 200
+    assert licence.identifier in page.content.decode()
+    use = licence.uses.get()
+    assert (use.user, use.department, use.basis, use.is_allowed) == (
+        clerk,
+        department,
+        "shown",
+        True,
+    )
+    client.force_login(holder)
+    assert (
+        "持证人亮证，窗口核验"
+        in client.get(reverse("licences:detail", args=[licence.pk])).content.decode()
+    )
+
+
+def test_citizen_cannot_use_the_office_page(client, department):
+    client.force_login(verified_user())
+    assert client.post(reverse("licences-office:show"), {"code": "x"}).status_code == 403
