@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.cases",
     "apps.handoffs",
     "apps.notifications",
+    "apps.licences",
 ]
 
 MIDDLEWARE = [
@@ -353,6 +354,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    # Every night at 00:20: e-licences past their term become 已过期 (idempotent, issue 11).
+    "licences-expire": {"task": "licences.expire", "schedule": crontab(minute=20, hour=0)},
     # Every night at 02:10: re-check bound enterprises against the legal-person registry; a new
     # legal representative there ends the old one's role and voids the authorisations and
     # licence administrators granted under them (docs/permissions.md). Idempotent.

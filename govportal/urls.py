@@ -17,6 +17,7 @@ api_v1 = [
     path("catalog/", include("apps.catalog.api_urls")),
     path("handoffs/", include("apps.handoffs.api_urls")),
     path("cases/", include("apps.cases.api_urls")),
+    path("licences/", include("apps.licences.api_urls")),
 ]
 
 # The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
@@ -49,6 +50,8 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("api/redoc/", api_redoc, name="api-redoc"),
     path("catalog/", include("apps.catalog.urls")),
+    path("licences/", include("apps.licences.urls")),
+    path("office/licences/", include("apps.licences.office_urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from apps.cases import services
 from apps.cases.constants import CaseStatus, DayUnit, Decision, PauseKind
+from apps.cases.materials import wallet_licences
 from apps.cases.models import Case
 from apps.cases.permissions import CaseActor
 from apps.catalog.constants import MaterialRequirement
@@ -44,6 +45,7 @@ from apps.catalog.licence_types import licence_type_code
 from apps.catalog.selectors import published_items
 from apps.core import calendar
 from apps.core.demo import DemoDataError, Writer
+from apps.core.exceptions import DomainError
 from apps.core.models import Department, ServiceHall
 from apps.handoffs.constants import HandoffState
 from apps.handoffs.models import Handoff
@@ -239,13 +241,8 @@ def _supply(case: Case, actor: CaseActor, holder: str, *, only: set[str] | None 
             continue
         if only is not None and slot.key not in only:
             continue
-        if slot.licence_types:
-            services.add_material_licence(
-                case_id=case.pk,
-                actor=actor,
-                slot_key=slot.key,
-                identifier=licence_identifier(slot.licence_types[0], holder),
-            )
+        if slot.licence_types and _supply_from_wallet(case, actor, slot, holder):
+            continue
         else:
             services.add_material_upload(
                 case_id=case.pk,
@@ -255,6 +252,25 @@ def _supply(case: Case, actor: CaseActor, holder: str, *, only: set[str] | None 
                     f"{slot.name}.pdf", demo_pdf(slot.key), content_type="application/pdf"
                 ),
             )
+
+
+def _supply_from_wallet(case: Case, actor: CaseActor, slot: Any, holder: str) -> bool:
+    """免提交 from the applicant's wallet when it holds a licence of an accepted type (the
+    licences app's demo issues them); without the licences app, a well-formed demo identifier.
+    ``False`` when no licence can be used, and the slot takes an upload instead."""
+    held = wallet_licences(
+        user=case.applicant_user or case.acting_user,
+        enterprise=case.enterprise,
+        licence_types=list(slot.licence_types),
+    )
+    identifier = held[0].identifier if held else licence_identifier(slot.licence_types[0], holder)
+    try:
+        services.add_material_licence(
+            case_id=case.pk, actor=actor, slot_key=slot.key, identifier=identifier
+        )
+    except DomainError:
+        return False
+    return True
 
 
 def _uploadable_slot(case: Case) -> Any:

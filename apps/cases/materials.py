@@ -114,6 +114,43 @@ def licence_resolver(fn: LicenceResolver) -> Iterator[None]:
         register_licence_resolver(previous)
 
 
+# --- the wallet: which licences an applicant could use for a slot ------------------------------
+#
+# The licences app registers ``wallet_licences_for(*, user, enterprise, licence_types)`` returning
+# the holder's currently valid licences of those types, so the materials step can offer them as
+# one-click 免提交 choices. Without it the list is empty and only typing an identifier works.
+
+
+class WalletLookup(Protocol):
+    def __call__(
+        self, *, user: Any, enterprise: Any, licence_types: Sequence[str]
+    ) -> list[LicenceReference]: ...
+
+
+def _no_wallet(
+    *, user: Any, enterprise: Any, licence_types: Sequence[str]
+) -> list[LicenceReference]:
+    return []
+
+
+_wallet: WalletLookup = _no_wallet
+
+
+def register_wallet_lookup(fn: WalletLookup) -> None:
+    global _wallet
+    _wallet = fn
+
+
+def wallet_licences(
+    *, user: Any, enterprise: Any, licence_types: Sequence[str]
+) -> list[LicenceReference]:
+    """Valid licences of ``licence_types`` the applicant holds (nothing is logged: the holder
+    looks at their own wallet; the use is logged when one is picked)."""
+    if not licence_types:
+        return []
+    return _wallet(user=user, enterprise=enterprise, licence_types=licence_types)
+
+
 def resolve_licence(
     *, user: Any, enterprise: Any, identifier: str, licence_types: Sequence[str]
 ) -> LicenceReference:

@@ -4,12 +4,24 @@ A type code is the 18-character USCC of the defining authority (证照定义机�
 sequence (GB/T 36904, DOMAIN.md §3.2). ``11100000000013338W`` (住房和城乡建设部) and its type 032
 are real (DOMAIN.md §3.2). The other defining authorities' codes here are **synthetic demo
 codes** with valid check digits, made by ``_demo_uscc``: do not mistake them for the real
-ministries' codes. The licences app (issue 7) may import this table to seed its catalogue.
+ministries' codes.
+
+The list below is only the **seed** of the licence catalogue (证照目录). The ``licences`` app owns
+the catalogue (``apps.licences.models.LicenceType``, seeded from this list by a data migration)
+and registers a source in its ``AppConfig.ready()``::
+
+    from apps.catalog.licence_types import register_licence_type_source
+    register_licence_type_source(licence_type_table)
+
+after which every lookup here (``get_licence_type``, ``licence_type_code``,
+``is_known_licence_type``) reads the catalogue. Catalog never imports licences (ARCHITECTURE.md:
+dependencies point one way); without the licences app the seed list answers.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from stdnum.cn import uscc
@@ -102,8 +114,34 @@ LICENCE_TYPE_LIST: list[LicenceType] = [
     _t(MOHURD, "住房和城乡建设部", 9, "建筑工程施工许可证", E),
 ]
 
+# The seed, by code and by name (also the answer when no source is registered).
 LICENCE_TYPES: dict[str, LicenceType] = {t.code: t for t in LICENCE_TYPE_LIST}
 LICENCE_TYPES_BY_NAME: dict[str, LicenceType] = {t.name: t for t in LICENCE_TYPE_LIST}
+
+# A source returns the whole catalogue by code (it may cache; the catalogue is small).
+LicenceTypeSource = Callable[[], Mapping[str, LicenceType]]
+
+_source: LicenceTypeSource | None = None
+
+
+def register_licence_type_source(fn: LicenceTypeSource | None) -> None:
+    """Install the catalogue the lookups read (the licences app calls this; ``None`` resets)."""
+    global _source
+    _source = fn
+
+
+def licence_type_table() -> Mapping[str, LicenceType]:
+    """Every known licence type by code: the registered catalogue, else the seed."""
+    return _source() if _source is not None else LICENCE_TYPES
+
+
+def get_licence_type(code: str) -> LicenceType | None:
+    return licence_type_table().get(code)
+
+
+def is_known_licence_type(code: str) -> bool:
+    """A well-formed type code that the licence catalogue lists."""
+    return is_licence_type_code(code) and get_licence_type(code) is not None
 
 
 def is_licence_type_code(code: str) -> bool:
@@ -114,5 +152,14 @@ def is_licence_type_code(code: str) -> bool:
 
 
 def licence_type_code(name: str) -> str:
-    """The code of a type in this table by its Chinese name (KeyError if unknown)."""
-    return LICENCE_TYPES_BY_NAME[name].code
+    """The code of a type by its Chinese name (KeyError if unknown).
+
+    The seed's names answer without asking the catalogue (codes never change once seeded), so
+    demo definitions and test modules can name types at import time, before any database.
+    """
+    if name in LICENCE_TYPES_BY_NAME:
+        return LICENCE_TYPES_BY_NAME[name].code
+    for licence_type in licence_type_table().values():
+        if licence_type.name == name:
+            return licence_type.code
+    raise KeyError(name)

@@ -38,7 +38,7 @@ from apps.catalog.constants import (
     ServiceObject,
 )
 from apps.catalog.forms import check_form_schema
-from apps.catalog.licence_types import is_licence_type_code
+from apps.catalog.licence_types import is_known_licence_type, is_licence_type_code
 from apps.catalog.models import (
     ELEMENT_FIELDS,
     MATERIAL_FIELDS,
@@ -346,6 +346,8 @@ def publish_problems(
         add("result_licence_type", _("结果为证照的，须填写电子证照类型代码"))
     if item.result_licence_type and not is_licence_type_code(item.result_licence_type):
         add("result_licence_type", _("电子证照类型代码格式不正确"))
+    elif item.result_licence_type and not is_known_licence_type(item.result_licence_type):
+        add("result_licence_type", _("电子证照类型不在证照目录中"))
 
     if item.channel != Channel.WINDOW:
         if not item.form_schema:
@@ -367,6 +369,8 @@ def publish_problems(
         bad = [c for c in material.licence_types or [] if not is_licence_type_code(c)]
         if bad:
             add(where, _("“%(name)s”的电子证照类型代码格式不正确") % {"name": name})
+        elif any(not is_known_licence_type(c) for c in material.licence_types or []):
+            add(where, _("“%(name)s”的电子证照类型不在证照目录中") % {"name": name})
     for index, variant in enumerate(variants):
         for message in validators["variant"](
             variant.code, implementation_code=item.implementation_code

@@ -5,7 +5,7 @@ import pytest
 from apps.cases import services
 from apps.cases.constants import MaterialSource
 from apps.cases.demo import licence_identifier
-from apps.cases.materials import LicenceReference, licence_resolver
+from apps.cases.materials import LicenceReference, default_licence_resolver, licence_resolver
 from apps.cases.models import CaseEvent
 from apps.cases.permissions import CaseActor
 from apps.catalog.licence_types import licence_type_code
@@ -15,6 +15,13 @@ from tests.cases.factories import citizen, draft, item_version
 pytestmark = pytest.mark.django_db
 
 ID_CARD = licence_type_code("居民身份证")
+
+
+@pytest.fixture(autouse=True)
+def _default_resolver():
+    """These tests are about the seam itself: the interim resolver, not the licences app's."""
+    with licence_resolver(default_licence_resolver):
+        yield
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from apps.cases import personal, selectors, services
 from apps.cases.api import file_response
 from apps.cases.constants import Actor, CaseAction, CaseStatus, allowed_actions
+from apps.cases.materials import wallet_licences
 from apps.cases.permissions import CaseActor
 from apps.cases.views.common import page_number, posted_form_data, run_service
 from apps.core.exceptions import DomainError
@@ -163,6 +164,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         if case.status == CaseStatus.DRAFT
         else None
     )
+    editable_keys = _editable_slot_keys(case, slots, tolerances)
+    _attach_wallet_choices(case, [slot for slot in slots if slot.key in editable_keys])
     return render(
         request,
         "cases/case_detail.html",
@@ -173,7 +176,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "notice": notice,
             "form": form,
             "form_rows": personal.form_rows(case) if form is None else [],
-            "editable_keys": _editable_slot_keys(case, slots, tolerances),
+            "editable_keys": editable_keys,
             "can_submit": CaseAction.SUBMIT in actions,
             "can_resubmit": CaseAction.RESUBMIT in actions,
             "can_withdraw": CaseAction.WITHDRAW in actions,
@@ -182,6 +185,19 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "material_hint": selectors.upload_hint(),
         },
     )
+
+
+def _attach_wallet_choices(case: Any, slots: list[Any]) -> None:
+    """免提交 choices on each editable slot (``slot.wallet_choices``): the applicant's valid
+    licences of an accepted type, from the wallet seam (one lookup for all slots)."""
+    types = sorted({code for slot in slots for code in slot.licence_types or []})
+    held = wallet_licences(
+        user=case.applicant_user or case.acting_user,
+        enterprise=case.enterprise,
+        licence_types=types,
+    )
+    for slot in slots:
+        slot.wallet_choices = [ref for ref in held if ref.licence_type in slot.licence_types]
 
 
 def _editable_slot_keys(case: Any, slots: list[Any], tolerances: list[Any]) -> set[str]:

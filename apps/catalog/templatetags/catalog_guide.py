@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django import template
 
 from apps.catalog.constants import HandlingForm
-from apps.catalog.licence_types import LICENCE_TYPES
+from apps.catalog.licence_types import licence_type_table
 
 register = template.Library()
 
@@ -19,7 +19,8 @@ def licence_type_names(codes: Iterable[str] | str | None) -> str:
         return ""
     if isinstance(codes, str):
         codes = [codes]
-    return "、".join(LICENCE_TYPES[c].name if c in LICENCE_TYPES else c for c in codes)
+    table = licence_type_table()
+    return "、".join(table[c].name if c in table else c for c in codes)
 
 
 @register.filter

@@ -22,6 +22,7 @@ DEMO_LOADERS: list[str] = [
     "apps.core.demo.load_core_demo",
     "apps.identity.demo.load_identity_demo",
     "apps.catalog.demo.load_catalog_demo",
+    "apps.licences.demo.load_licences_demo",
     "apps.cases.demo.load_cases_demo",
     "apps.handoffs.demo.load_handoffs_demo",
 ]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.licences import views
+
+app_name = "licences"
+
+urlpatterns = [
+    path("", views.wallet, name="wallet"),
+    path("verify/", views.verify, name="verify"),
+    path("<int:pk>/", views.licence_detail, name="detail"),
+    path("<int:pk>/qr/", views.licence_qr, name="qr"),
+    path("<int:pk>/download/", views.licence_download, name="download"),
+]

@@ -1,0 +1,177 @@
+"""Pages of the licences app: the wallet (卡包) and public verification (验真)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import segno
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.core.exceptions import DomainError
+from apps.identity.models import Enterprise, StaffMembership
+from apps.licences import selectors, services
+from apps.licences.models import VerificationToken
+
+
+def _enterprise(request: HttpRequest) -> Enterprise | None:
+    raw = request.GET.get("enterprise") or request.POST.get("enterprise")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404
+    enterprise = Enterprise.objects.filter(pk=int(raw)).first()
+    if enterprise is None:
+        raise Http404
+    return enterprise
+
+
+@login_required
+def wallet(request: HttpRequest) -> HttpResponse:
+    enterprise = _enterprise(request)
+    licences = list(selectors.list_licences_for(request.user, enterprise=enterprise))
+    return render(
+        request,
+        "licences/wallet.html",
+        {
+            "licences": licences,
+            "enterprise": enterprise,
+            "enterprises": selectors.wallet_enterprises(request.user),
+        },
+    )
+
+
+@login_required
+def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    licence = selectors.get_licence_for(request.user, pk)
+    return render(
+        request,
+        "licences/licence_detail.html",
+        {
+            "licence": licence,
+            "face": selectors.masked_face(licence),
+            "versions": selectors.licence_versions(licence),
+            "history": list(licence.history.all()),
+            "uses": list(selectors.list_uses_for(licence)[:50]),
+            "answer": selectors.verify_licence(licence),
+        },
+    )
+
+
+@login_required
+@require_POST
+def licence_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fresh QR: 验真 (for anyone handed the licence) or 亮证 (for a clerk to scan)."""
+    licence = selectors.get_licence_for(request.user, pk)
+    purpose = request.POST.get("purpose", VerificationToken.Purpose.VERIFY)
+    if purpose not in VerificationToken.Purpose.values:
+        raise Http404
+    token, row = services.create_verification_token(
+        licence_id=licence.pk, user=request.user, purpose=purpose
+    )
+    url = request.build_absolute_uri(reverse("licences:verify") + f"?token={token}")
+    qr = segno.make(url, error="m")
+    return render(
+        request,
+        "licences/licence_qr.html",
+        {
+            "licence": licence,
+            "svg": qr.svg_inline(scale=5, dark="#1a1a1a", omitsize=True),
+            "url": url,
+            "token_row": row,
+            "is_show": purpose == VerificationToken.Purpose.SHOW,
+        },
+    )
+
+
+@login_required
+def licence_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The licence's metadata (GB/T 36903 fields and face data) as a JSON file. The sealed PDF
+    rendering is the next increment (issue 11, item 4)."""
+    licence = selectors.get_licence_for(request.user, pk)
+    body = {
+        "certificate_identifier": licence.identifier,
+        "certificate_name": licence.name,
+        "certificate_type_code": licence.licence_type.code,
+        "certificate_number": licence.number,
+        "issuer": licence.issuer.name,
+        "issuer_code": licence.issuer_code,
+        "issue_date": licence.issued_on.isoformat(),
+        "valid_from": licence.valid_from.isoformat(),
+        "valid_until": licence.valid_until.isoformat() if licence.valid_until else "长期",
+        "jurisdiction_code": licence.jurisdiction_code,
+        "holder": licence.holder_name,
+        "holder_code": licence.holder_code,
+        "holder_code_type": licence.holder_code_type,
+        "face_data": licence.face_data,
+        "status": licence.status,
+        "version": f"{licence.version:03d}",
+        "predecessor": licence.predecessor.identifier if licence.predecessor else None,
+    }
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="licence-{licence.pk}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def verify(request: HttpRequest) -> HttpResponse:
+    """Public 验真 page: a token from a QR (or typed in)."""
+    token = request.GET.get("token", "").strip()
+    answer = None
+    if token:
+        answer = selectors.verify_token(token[:100])
+        services.record_verification(
+            licence=answer.licence,
+            channel="token",
+            outcome="valid" if answer.is_valid else "invalid",
+            reason=answer.reason,
+        )
+    response = render(request, "licences/verify.html", {"answer": answer, "token": token})
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _token_from(raw: str) -> str:
+    """A scanned QR gives the verify URL; a typed code is the token itself."""
+    raw = raw.strip()
+    if "token=" in raw:
+        raw = parse_qs(urlsplit(raw).query).get("token", [""])[0]
+    return raw[:100]
+
+
+@login_required
+def office_show(request: HttpRequest) -> HttpResponse:
+    """/office/licences/show/: a clerk opens a licence the holder shows (亮证)."""
+    membership = (
+        StaffMembership.objects.filter(user=request.user, is_active=True)
+        .select_related("department")
+        .first()
+    )
+    if membership is None:
+        raise PermissionDenied
+    licence, error = None, ""
+    raw = request.POST.get("code", "") if request.method == "POST" else ""
+    if raw:
+        actor = services.LicenceActor.of_user(request.user, membership.department)
+        try:
+            licence = services.open_shown_licence(token=_token_from(raw), actor=actor)
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        request,
+        "licences/office_show.html",
+        {
+            "licence": licence,
+            "answer": selectors.verify_licence(licence) if licence else None,
+            "error": error,
+        },
+    )
