@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.reviews import views
+
+app_name = "reviews"
+
+urlpatterns = [
+    path("cases/<int:case_id>/rate/", views.case_rate, name="case_rate"),
+    path("r/<str:token>/", views.qr_rate, name="qr_rate"),
+]
