@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
-from apps.reviews.constants import ChannelKind, Grade
-from apps.reviews.models import IndicatorSet, Rating, ServiceRecord
+from apps.reviews.constants import RECTIFIED_STATES, ChannelKind, Dimension, Grade
+from apps.reviews.models import (
+    IndicatorSet,
+    Rating,
+    RectificationTicket,
+    ReviewRollup,
+    ServiceRecord,
+)
 
 
 def case_rating_state(case: Any) -> dict[str, Any]:
@@ -42,3 +52,187 @@ def grade_choices() -> list[tuple[str, str]]:
 
 def ratings_of_service(service: ServiceRecord) -> QuerySet[Rating]:
     return service.ratings.order_by("sequence")
+
+
+# --- statistics (read the rollups only; never the ratings) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The metrics of one (dimension, key) over some months (definitions: docs/reviews.md)."""
+
+    services: int = 0
+    ratings: int = 0
+    defaults: int = 0
+    grades: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)  # A.8 order: 非常满意 … 非常不满意
+    score_sum: int = 0
+    tickets: int = 0
+    followed_up: int = 0
+    rectified: int = 0
+    rectified_on_time: int = 0
+    appeals_decided: int = 0
+    appeals_upheld: int = 0
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return round(100.0 * part / whole, 1) if whole else None
+
+    @property
+    def good(self) -> int:
+        return sum(self.grades[:3])
+
+    @property
+    def bad(self) -> int:
+        return sum(self.grades[3:])
+
+    @property
+    def active_rate(self) -> float | None:  # 主动评价率
+        return self._rate(self.ratings, self.services)
+
+    @property
+    def good_rate(self) -> float | None:  # 好评率
+        return self._rate(self.good, self.ratings)
+
+    @property
+    def bad_rate(self) -> float | None:  # 差评率
+        return self._rate(self.bad, self.ratings)
+
+    @property
+    def average_score(self) -> float | None:
+        return round(self.score_sum / self.ratings, 2) if self.ratings else None
+
+    @property
+    def rectification_rate(self) -> float | None:  # 差评整改率
+        return self._rate(self.rectified, self.tickets)
+
+    @property
+    def on_time_rate(self) -> float | None:  # 按期整改率
+        return self._rate(self.rectified_on_time, self.rectified)
+
+    @property
+    def follow_up_rate(self) -> float | None:  # 回访率
+        return self._rate(self.followed_up, self.tickets)
+
+    @property
+    def appeal_upheld_rate(self) -> float | None:  # 申诉成立率
+        return self._rate(self.appeals_upheld, self.appeals_decided)
+
+
+def _figures(rows: Iterable[dict[str, Any]]) -> Figures:
+    total: dict[str, int] = dict.fromkeys(ReviewRollup.COUNTERS, 0)
+    for row in rows:
+        for name in ReviewRollup.COUNTERS:
+            total[name] += row[name] or 0
+    grades = tuple(total.pop(f"grade_{n}") for n in range(1, 6))
+    return Figures(grades=grades, **total)  # type: ignore[arg-type]
+
+
+def _sums() -> dict[str, Sum]:
+    return {name: Sum(name) for name in ReviewRollup.COUNTERS}
+
+
+def last_periods(months: int = 12, *, today: date | None = None) -> list[str]:
+    """The last ``months`` statistics periods (YYYY-MM), oldest first, this month last."""
+    today = today or timezone.localdate()
+    year, month = today.year, today.month
+    periods = []
+    for _ in range(months):
+        periods.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return periods[::-1]
+
+
+def figures_for(
+    *, dimension: str = Dimension.TOTAL, key: str = "", periods: Sequence[str]
+) -> Figures:
+    """One aggregate query over at most ``len(periods)`` rollup rows."""
+    row = ReviewRollup.objects.filter(
+        dimension=dimension, key=key, period__in=list(periods)
+    ).aggregate(**_sums())
+    return _figures([row])
+
+
+def monthly_figures(
+    *, dimension: str = Dimension.TOTAL, key: str = "", periods: Sequence[str]
+) -> list[tuple[str, Figures]]:
+    """Per month, oldest first (one query)."""
+    rows = {
+        r.period: r
+        for r in ReviewRollup.objects.filter(dimension=dimension, key=key, period__in=list(periods))
+    }
+    return [
+        (p, _figures([{n: getattr(rows[p], n) for n in ReviewRollup.COUNTERS}]))
+        if p in rows
+        else (p, Figures())
+        for p in periods
+    ]
+
+
+def ranking(
+    *, dimension: str, periods: Sequence[str], keys: Sequence[str] | None = None
+) -> list[tuple[str, Figures]]:
+    """Every key of ``dimension`` with its figures, best average score first (one query)."""
+    queryset = ReviewRollup.objects.filter(dimension=dimension, period__in=list(periods))
+    if keys is not None:
+        queryset = queryset.filter(key__in=list(keys))
+    rows = queryset.values("key").annotate(**_sums()).order_by("key")
+    ranked = [(row["key"], _figures([row])) for row in rows]
+    ranked.sort(key=lambda kf: (-(kf[1].average_score or 0), -kf[1].ratings, kf[0]))
+    return ranked
+
+
+def rectified_bad_reviews(*, limit: int = 20) -> QuerySet[RectificationTicket]:
+    """Public: closed or awaiting-feedback tickets (what was wrong, what was done). Only the
+    columns the page shows are loaded; the rater is never selected."""
+    return (
+        RectificationTicket.objects.filter(status__in=list(RECTIFIED_STATES))
+        .exclude(rating__is_excluded=True)
+        .select_related("department", "rating__service")
+        .only(
+            "pk",
+            "status",
+            "finding",
+            "measures",
+            "result",
+            "rectified_at",
+            "department__name",
+            "rating__grade",
+            "rating__options",
+            "rating__comment",
+            "rating__moderation",
+            "rating__service__item_name",
+            "rating__service__summary",
+        )
+        .order_by("-rectified_at", "-pk")[:limit]
+    )
+
+
+def named_ranking(*, dimension: str, periods: Sequence[str], limit: int = 10) -> list[dict]:
+    """A ranking with display names (two queries: the rollups, then the names)."""
+    from apps.core.models import Department, ServiceHall, ServiceWindow
+
+    ranked = [(k, f) for k, f in ranking(dimension=dimension, periods=periods) if f.ratings]
+    ranked = ranked[:limit]
+    models_by_dimension: dict[str, Any] = {
+        Dimension.DEPARTMENT: Department,
+        Dimension.HALL: ServiceHall,
+        Dimension.WINDOW: ServiceWindow,
+    }
+    model = models_by_dimension.get(dimension)
+    names: dict[str, str] = {}
+    if model is not None:
+        ids = [int(k) for k, _ in ranked if k.isdigit()]
+        if model is ServiceWindow:
+            names = {
+                str(w.pk): f"{w.hall.name} {w.number}号窗口"
+                for w in model.objects.filter(pk__in=ids).select_related("hall")
+            }
+        else:
+            names = {
+                str(pk): name
+                for pk, name in model.objects.filter(pk__in=ids).values_list("pk", "name")
+            }
+    return [
+        {"rank": i, "key": k, "name": names.get(k, k), "figures": f}
+        for i, (k, f) in enumerate(ranked, start=1)
+    ]

@@ -5,6 +5,7 @@ from apps.reviews import views
 app_name = "reviews"
 
 urlpatterns = [
+    path("", views.public_index, name="index"),
     path("cases/<int:case_id>/rate/", views.case_rate, name="case_rate"),
     path("r/<str:token>/", views.qr_rate, name="qr_rate"),
 ]

@@ -10,10 +10,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import DomainError
-from apps.reviews import selectors, services
-from apps.reviews.constants import ChannelKind, RatingChannel
+from apps.reviews import charts, selectors, services
+from apps.reviews.constants import (
+    ChannelKind,
+    Dimension,
+    Grade,
+    ModerationStatus,
+    RatingChannel,
+)
 from apps.reviews.forms import RatingForm
 from apps.reviews.models import IndicatorOption
+
+# Comments shown publicly: those that needed no review or were released.
+PUBLIC_MODERATION = (ModerationStatus.NOT_NEEDED, ModerationStatus.APPROVED)
 
 
 def _option_codes() -> list[str]:
@@ -91,3 +100,40 @@ def pad_rate(request: HttpRequest, token: str) -> HttpResponse:
 
 def qr_rate(request: HttpRequest, token: str) -> HttpResponse:
     return _token_page(request, token, RatingChannel.QR)
+
+
+def public_index(request: HttpRequest) -> HttpResponse:
+    """公开: the figures of the last 12 months, the rankings and the rectified 差评. Reads the
+    rollups only; shows no rater's identity."""
+    periods = selectors.last_periods(12)
+    figures = selectors.figures_for(periods=periods)
+    monthly = selectors.monthly_figures(periods=periods)
+    return render(
+        request,
+        "reviews/public_index.html",
+        {
+            "periods": periods,
+            "figures": figures,
+            "monthly": monthly,
+            "trend_chart": charts.bar_chart(
+                [(p, f.ratings) for p, f in monthly], label=_("近12个月评价数")
+            ),
+            "good_rate_chart": charts.bar_chart(
+                [(p, f.good_rate) for p, f in monthly],
+                label=_("近12个月好评率"),
+                unit="%",
+                maximum=100,
+            ),
+            "grade_chart": charts.distribution_chart(
+                [
+                    (label, count, value)
+                    for (value, label), count in zip(Grade.choices, figures.grades, strict=True)
+                ],
+                label=_("评价等级分布"),
+            ),
+            "departments": selectors.named_ranking(dimension=Dimension.DEPARTMENT, periods=periods),
+            "halls": selectors.named_ranking(dimension=Dimension.HALL, periods=periods),
+            "rectified": selectors.rectified_bad_reviews(),
+            "public_moderation": PUBLIC_MODERATION,
+        },
+    )
