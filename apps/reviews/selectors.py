@@ -236,3 +236,97 @@ def named_ranking(*, dimension: str, periods: Sequence[str], limit: int = 10) ->
         {"rank": i, "key": k, "name": names.get(k, k), "figures": f}
         for i, (k, f) in enumerate(ranked, start=1)
     ]
+
+
+# --- office scoping -------------------------------------------------------------------------
+
+
+def ticket_department_ids(user: Any) -> list[int]:
+    """Departments whose tickets ``user`` works on."""
+    from apps.reviews.permissions import TICKET_ROLES, _active_memberships
+
+    return sorted({m.department_id for m in _active_memberships(user) if m.role in TICKET_ROLES})
+
+
+def supervised_department_ids(user: Any) -> list[int]:
+    """Departments in the regions of the user's 政务服务管理机构 memberships."""
+    from django.db.models import Q
+
+    from apps.core.models import Department
+    from apps.reviews.permissions import authority_region_prefixes
+
+    prefixes = authority_region_prefixes(user)
+    if not prefixes:
+        return []
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(region__code__startswith=prefix)
+    return list(Department.objects.filter(condition).values_list("pk", flat=True))
+
+
+def visible_department_ids(user: Any) -> list[int]:
+    return sorted({*ticket_department_ids(user), *supervised_department_ids(user)})
+
+
+def list_tickets_for(user: Any, *, status: str = "") -> QuerySet[RectificationTicket]:
+    queryset = RectificationTicket.objects.filter(
+        department_id__in=visible_department_ids(user)
+    ).select_related("department", "rating__service")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("rectify_due", "pk")
+
+
+def get_ticket_for(user: Any, ticket_id: int) -> RectificationTicket:
+    from django.http import Http404
+
+    ticket = (
+        list_tickets_for(user)
+        .select_related("rating__indicator_set")
+        .prefetch_related("follow_ups", "appeals")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def list_pending_appeals_for(user: Any) -> QuerySet:
+    from apps.reviews.constants import AppealStatus
+    from apps.reviews.models import Appeal
+
+    return (
+        Appeal.objects.filter(
+            status=AppealStatus.PENDING,
+            ticket__department_id__in=supervised_department_ids(user),
+        )
+        .exclude(ticket__department_id__in=ticket_department_ids(user))
+        .select_related("ticket__department", "ticket__rating__service")
+        .order_by("created_at")
+    )
+
+
+def get_feedback_ticket_for(user: Any, ticket_id: int) -> RectificationTicket:
+    """The rater's own ticket (the feedback page)."""
+    from django.http import Http404
+
+    ticket = (
+        RectificationTicket.objects.select_related("department", "rating__service")
+        .filter(pk=ticket_id, rating__rater_id=getattr(user, "pk", None))
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def department_names(department_ids: Sequence[int]) -> list[tuple[str, str]]:
+    from apps.core.models import Department
+
+    return [
+        (str(pk), name)
+        for pk, name in Department.objects.filter(pk__in=list(department_ids))
+        .order_by("name")
+        .values_list("pk", "name")
+    ]

@@ -16,6 +16,7 @@ from apps.reviews.constants import (
     Dimension,
     Grade,
     ModerationStatus,
+    RaterAnswer,
     RatingChannel,
 )
 from apps.reviews.forms import RatingForm
@@ -136,4 +137,28 @@ def public_index(request: HttpRequest) -> HttpResponse:
             "rectified": selectors.rectified_bad_reviews(),
             "public_moderation": PUBLIC_MODERATION,
         },
+    )
+
+
+@login_required
+def feedback(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The rater reads the rectification and answers it (closes the ticket)."""
+    ticket = selectors.get_feedback_ticket_for(request.user, ticket_id)
+    if request.method == "POST":
+        try:
+            services.answer_feedback(
+                ticket_id=ticket.pk,
+                user=request.user,
+                answer=request.POST.get("answer", ""),
+                text=request.POST.get("text", ""),
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("感谢您的反馈"))
+        return redirect("reviews:feedback", ticket.pk)
+    return render(
+        request,
+        "reviews/feedback.html",
+        {"ticket": ticket, "answers": RaterAnswer.choices},
     )
