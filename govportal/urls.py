@@ -10,6 +10,7 @@ api_v1 = [
     path("catalog/", include("apps.catalog.api_urls")),
     path("handoffs/", include("apps.handoffs.api_urls")),
     path("cases/", include("apps.cases.api_urls")),
+    path("reviews/", include("apps.reviews.api_urls")),
 ]
 
 urlpatterns = [
