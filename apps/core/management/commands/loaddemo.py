@@ -24,6 +24,7 @@ DEMO_LOADERS: list[str] = [
     "apps.catalog.demo.load_catalog_demo",
     "apps.cases.demo.load_cases_demo",
     "apps.handoffs.demo.load_handoffs_demo",
+    "apps.reviews.demo.load_reviews_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]
