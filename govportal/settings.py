@@ -389,6 +389,11 @@ REVIEWS_CALLBACK_DAYS = env.int("REVIEWS_CALLBACK_DAYS", default=1)  # working d
 REVIEWS_RECTIFY_DAYS = env.int("REVIEWS_RECTIFY_DAYS", default=15)  # working days
 REVIEWS_APPEAL_DAYS = env.int("REVIEWS_APPEAL_DAYS", default=3)  # working days
 # How long a pad/QR rating link stays valid (it is single-use in any case): the default window.
+# The national 好差评 system as a department (USCC) for the push through the handoff outbox;
+# empty: no push. Channel code table "national" or "zhejiang"; dataSource = province code.
+REVIEWS_NATIONAL_TARGET_USCC = env.str("REVIEWS_NATIONAL_TARGET_USCC", default="")
+REVIEWS_CHANNEL_VARIANT = env.str("REVIEWS_CHANNEL_VARIANT", default="national")
+REVIEWS_DATA_SOURCE = env.str("REVIEWS_DATA_SOURCE", default="136")
 REVIEWS_PAD_TOKEN_MAX_AGE = env.int("REVIEWS_PAD_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 
 # --- REST API -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from apps.core.exceptions import DomainError
 from apps.core.models import Department, ServiceWindow
 from apps.identity.constants import StaffRole
 from apps.notifications.services import notify_users
-from apps.reviews import rollups
+from apps.reviews import national, rollups
 from apps.reviews.config import policy_for, region_path
 from apps.reviews.constants import (
     CITIZEN_CHANNELS,
@@ -319,6 +319,7 @@ def _create_rating(
     service.save(update_fields=["is_rated", "pad_nonce", "updated_at"])
     if is_bad(grade) and source == RatingSource.RATER:
         _open_ticket(rating)
+    national.push_rating(rating)
     return rating
 
 
@@ -714,6 +715,7 @@ def record_rectification(
             body=ticket.result,
             url=f"/reviews/feedback/{ticket.pk}/",
         )
+    national.push_ticket_result(ticket)
     record_audit_event(actor=user, action="reviews.rectify", obj=ticket)
     return ticket
 
@@ -735,6 +737,7 @@ def answer_feedback(
     ticket.answered_at = ticket.closed_at = timezone.now()
     ticket.save()
     _apply_ticket_change(ticket, before)
+    national.push_ticket_result(ticket)
     record_audit_event(
         actor=user, action="reviews.answer_feedback", obj=ticket, data={"answer": answer}
     )
@@ -884,6 +887,8 @@ def decide_appeal(*, appeal_id: int, user: Any, upheld: bool, note: str) -> Appe
         + rollups.appeal_contribution(appeal)
     )
     rollups.apply_change(keys, service.period, before, after)
+    if upheld:
+        national.push_ticket_result(ticket)
     notify_users(
         recipients=_department_heads(ticket.department_id),
         key=f"reviews:appeal:{appeal.pk}:decided",
