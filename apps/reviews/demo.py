@@ -22,6 +22,7 @@ from apps.identity.constants import StaffRole
 from apps.identity.models import StaffMembership
 from apps.reviews import services
 from apps.reviews.constants import BAD_GRADES, Grade, RatingChannel
+from apps.reviews.indicators import ensure_indicator_sets
 from apps.reviews.models import Rating, ServiceAuthority, ServiceRecord
 
 TAG = "【演示】"
@@ -117,6 +118,7 @@ def load_reviews_demo(*, stdout: Writer) -> dict[str, int]:
     if ServiceRecord.objects.filter(summary__startswith=TAG).exists():
         stdout.write("  好差评: 演示数据已存在\n")
         return {"services_created": 0}
+    ensure_indicator_sets()
     supervisor = _supervisor()
     citizen = get_user_model().objects.filter(username="demo-citizen").first()
     rng = random.Random(12)  # noqa: S311 - demo data, not security

@@ -44,3 +44,10 @@ def seed_indicator_sets(indicator_set_model, indicator_model, option_model) -> N
                     is_bad_reason=True,
                     order=n,
                 )
+
+
+def ensure_indicator_sets() -> None:
+    """Version 1 with the app's models (demo loader, tests after a flush). Idempotent."""
+    from apps.reviews.models import Indicator, IndicatorOption, IndicatorSet
+
+    seed_indicator_sets(IndicatorSet, Indicator, IndicatorOption)

@@ -1,7 +1,7 @@
 """Free text of a rating: numbers masked before storing, moderation by a word list.
 
-DOMAIN.md §4.7 masking: ID ``1101**********002X``, phone ``138****1234``. The comment is
-normalised (NFKC: full-width digits become ASCII) and masked *before* it reaches the database,
+DOMAIN.md §4.7 masking: ID ``1101**********002X``, phone ``138****1234``. Full-width digits and
+letters in the comment become ASCII, and every number is masked *before* it reaches the database,
 so no typed number is ever stored, logged or dumped in clear.
 """
 
@@ -23,6 +23,18 @@ _LANDLINE = re.compile(r"(?<!\d)[(（]?(0\d{2,3})[)）]?[ -]?(\d{3,4})[ -]?(\d{4
 _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{6,}(\d{1}[0-9Xx])(?![0-9A-Za-z])")
 
 
+# Full-width digits, Latin letters, plus and minus signs and the ideographic space become ASCII
+# so typed numbers are found; Chinese punctuation (，。) is left as written.
+_FOLD = {
+    **{0xFF10 + n: 0x30 + n for n in range(10)},
+    **{0xFF21 + n: 0x41 + n for n in range(26)},
+    **{0xFF41 + n: 0x61 + n for n in range(26)},
+    0xFF0B: ord("+"),
+    0xFF0D: ord("-"),
+    0x3000: ord(" "),
+}
+
+
 def _mask_id(match: re.Match[str]) -> str:
     number = "".join(match.groups()).upper()
     if not ric.is_valid(number):
@@ -33,7 +45,7 @@ def _mask_id(match: re.Match[str]) -> str:
 
 def mask_numbers(text: str) -> str:
     """Mask every typed ID, mobile, landline and other long number in ``text``."""
-    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_FOLD)
     text = _ID.sub(_mask_id, text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)

@@ -12,7 +12,15 @@ from apps.reviews.models import Rating
 from tests.identity.factories import StaffMembershipFactory, UserFactory
 from tests.reviews.factories import WindowFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db", "indicator_sets")]
+
+
+@pytest.fixture
+def indicator_sets(transactional_db) -> None:
+    from apps.reviews.indicators import ensure_indicator_sets
+
+    ensure_indicator_sets()
+
 
 PASSWORD = "correct-horse-battery"  # the factories' password (tests/e2e/conftest.py)
 

@@ -247,7 +247,7 @@ def test_typed_id_and_phone_numbers_are_masked_before_storing(completed_case) ->
     )
     # then the row holds only masked numbers
     stored = Rating.objects.values_list("comment", flat=True).get(pk=rating.pk)
-    assert stored == "我的身份证 1101**********002X,电话 138****8000,座机0791-****2345,谢谢"
+    assert stored == "我的身份证 1101**********002X，电话 138****8000，座机0791-****2345，谢谢"
     assert "11010519491231002X" not in stored
     assert "13800138000" not in stored.replace(" ", "")
 
