@@ -2,7 +2,15 @@
 
 from collections.abc import Callable
 
-from bench import bench_cases, bench_catalog, bench_core, bench_handoffs, bench_identity, bench_sso
+from bench import (
+    bench_cases,
+    bench_catalog,
+    bench_core,
+    bench_handoffs,
+    bench_identity,
+    bench_reviews,
+    bench_sso,
+)
 
 BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "calendar": bench_core.calendar_arithmetic,
@@ -14,4 +22,5 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "cases": bench_cases.cases,
     "handoffs_push": bench_handoffs.handoffs_push,
     "handoffs_pull": bench_handoffs.handoffs_pull,
+    "reviews": bench_reviews.reviews,
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.handoffs",
     "apps.notifications",
     "apps.licences",
+    "apps.reviews",
 ]
 
 MIDDLEWARE = [
@@ -387,7 +388,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.raise_sla_warnings",
         "schedule": crontab(minute="5-59/15"),
     },
+    # Hourly at :20: completed cases get their rating record; services unrated for
+    # REVIEWS_DEFAULT_AFTER_DAYS become 基本满意 "system default". Idempotent (row locks).
+    "reviews-apply-defaults": {"task": "reviews.apply_defaults", "schedule": crontab(minute=20)},
+    # Hourly at :40: 督办 of bad-review tickets past their call-back or rectification deadline.
+    "reviews-escalate": {"task": "reviews.escalate_overdue", "schedule": crontab(minute=40)},
 }
+
+# --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
+REVIEWS_DEFAULT_AFTER_DAYS = env.int("REVIEWS_DEFAULT_AFTER_DAYS", default=7)  # natural days
+REVIEWS_DEFAULT_GRADE = env.str("REVIEWS_DEFAULT_GRADE", default="basically_satisfied")
+REVIEWS_CALLBACK_DAYS = env.int("REVIEWS_CALLBACK_DAYS", default=1)  # working days
+REVIEWS_RECTIFY_DAYS = env.int("REVIEWS_RECTIFY_DAYS", default=15)  # working days
+REVIEWS_APPEAL_DAYS = env.int("REVIEWS_APPEAL_DAYS", default=3)  # working days
+# How long a pad/QR rating link stays valid (it is single-use in any case): the default window.
+# The national 好差评 system as a department (USCC) for the push through the handoff outbox;
+# empty: no push. Channel code table "national" or "zhejiang"; dataSource = province code.
+REVIEWS_NATIONAL_TARGET_USCC = env.str("REVIEWS_NATIONAL_TARGET_USCC", default="")
+REVIEWS_CHANNEL_VARIANT = env.str("REVIEWS_CHANNEL_VARIANT", default="national")
+REVIEWS_DATA_SOURCE = env.str("REVIEWS_DATA_SOURCE", default="136")
+REVIEWS_PAD_TOKEN_MAX_AGE = env.int("REVIEWS_PAD_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -18,6 +18,7 @@ api_v1 = [
     path("handoffs/", include("apps.handoffs.api_urls")),
     path("cases/", include("apps.cases.api_urls")),
     path("licences/", include("apps.licences.api_urls")),
+    path("reviews/", include("apps.reviews.api_urls")),
 ]
 
 # The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
@@ -44,7 +45,9 @@ urlpatterns = [
     path("", include("apps.identity.oidc_urls")),
     path("office/", include("apps.identity.office_urls")),
     path("office/", include("apps.cases.office_urls")),
+    path("office/reviews/", include("apps.reviews.office_urls")),
     path("cases/", include("apps.cases.urls")),
+    path("reviews/", include("apps.reviews.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -76,3 +76,23 @@ def decision_handler(fn: DecisionHandler) -> Iterator[None]:
 def run_decision_handlers(event: DecisionEvent) -> None:
     for handler in list(_handlers):
         handler(event)
+
+
+# --- case page panels ---------------------------------------------------------------------
+# Another app adds a block to the applicant's case page without the cases app importing it:
+# ``register_case_panel(fn)`` in its ``AppConfig.ready()``, where ``fn(request, case)`` returns
+# rendered HTML (or "" to show nothing). The page renders them with ``{% case_panels case %}``
+# (apps/cases/templatetags/case_panels.py). Used by reviews (the rating form, issue 12).
+
+CasePanel = Callable[[Any, Any], str]
+
+_panels: list[CasePanel] = []
+
+
+def register_case_panel(fn: CasePanel) -> None:
+    if fn not in _panels:
+        _panels.append(fn)
+
+
+def render_case_panels(request: Any, case: Any) -> list[str]:
+    return [html for html in (panel(request, case) for panel in list(_panels)) if html]

@@ -25,6 +25,7 @@ DEMO_LOADERS: list[str] = [
     "apps.licences.demo.load_licences_demo",
     "apps.cases.demo.load_cases_demo",
     "apps.handoffs.demo.load_handoffs_demo",
+    "apps.reviews.demo.load_reviews_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]
