@@ -1,8 +1,10 @@
 """The runtime-only check (scripts/runtime_check.py) and the lock check (scripts/check_lock.py).
 
 ``make test`` runs the full runtime check before pytest; here it is shown failing: a scratch
-copy of the lock without ``packaging`` and without the redis extras (the state of issue 17)
-installs cleanly with ``pip --require-hashes`` and the import step names the missing module.
+copy of the lock without a package the code imports directly (``lunardate``, which no other
+package pulls in, so the scratch lock still installs cleanly with ``pip --require-hashes``)
+and the import step names the missing module. ``packaging``, the module of the original
+failure, can no longer be left out this way: django-csp declares it as well.
 """
 
 import re
@@ -24,12 +26,10 @@ def _without(lock: str, package: str) -> str:
 
 @pytest.mark.slow
 def test_runtime_check_names_a_module_missing_from_the_lock(tmp_path):
-    # given: the runtime lock as it was before issue 17 - celery and kombu without their redis
-    # extra, so nothing installs ``packaging``, which kombu's Redis transport imports
+    # given: a runtime lock that lost a dependency the code imports (the calendar's lunar dates)
     lock = (ROOT / "requirements.lock").read_text()
-    scratch = _without(lock, "packaging").replace("celery[redis]==", "celery==")
-    scratch = scratch.replace("kombu[redis]==", "kombu==")
-    assert "packaging==" not in scratch
+    scratch = _without(lock, "lunardate")
+    assert "lunardate==" not in scratch
     (tmp_path / "scratch.lock").write_text(scratch)
 
     # when
@@ -56,7 +56,7 @@ def test_runtime_check_names_a_module_missing_from_the_lock(tmp_path):
     # then: the scratch lock installed (hash-checked), and the import step failed naming it
     assert (tmp_path / "venv" / ".lock-sha256").exists(), done.stderr[-2000:]
     assert done.returncode == 1
-    assert "runtime check FAILED at 'imports': MISSING MODULE: packaging" in done.stderr
+    assert "runtime check FAILED at 'imports': MISSING MODULE: lunardate" in done.stderr
 
 
 def _copy_requirements(tmp_path: Path) -> None:
