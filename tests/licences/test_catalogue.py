@@ -1,0 +1,56 @@
+"""The licence catalogue is what catalog reads through its seam (apps.catalog.licence_types)."""
+
+import pytest
+
+from apps.catalog.licence_types import (
+    LICENCE_TYPE_LIST,
+    get_licence_type,
+    is_known_licence_type,
+    licence_type_table,
+)
+from apps.licences.catalogue import invalidate_catalogue
+from apps.licences.models import LicenceType
+from apps.licences.services import validate_face_data
+from tests.licences.factories import licence_type
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue():
+    invalidate_catalogue()
+    yield
+    invalidate_catalogue()
+
+
+def test_every_seed_type_is_in_the_catalogue_with_its_gbt_36902_fields():
+    assert LicenceType.objects.count() == len(LICENCE_TYPE_LIST)
+    business = licence_type("营业执照")
+    assert (business.holder_kind, business.holder_code_type, business.validity_rule) == (
+        "enterprise",
+        "001",
+        "long_term",
+    )
+    assert business.definer_name == "国家市场监督管理总局"
+    assert {f["key"] for f in business.face_fields} >= {"MC", "JYFW"}
+
+
+def test_catalog_reads_the_licence_catalogue_not_the_seed_list():
+    # given: a type switched off in the catalogue
+    driving = licence_type("机动车驾驶证")
+    LicenceType.objects.filter(pk=driving.pk).update(is_active=False, name="机动车驾驶证（停用）")
+    invalidate_catalogue()
+
+    # then: catalog no longer knows it, though the seed list still names it
+    assert not is_known_licence_type(driving.code)
+    assert get_licence_type(driving.code) is None
+    assert len(licence_type_table()) == len(LICENCE_TYPE_LIST) - 1
+
+
+def test_face_template_is_a_json_schema():
+    schema = licence_type("机动车驾驶证").face_schema()
+    assert schema["required"] == ["XM"]
+    assert schema["additionalProperties"] is False
+    assert validate_face_data(licence_type("机动车驾驶证"), {"XM": "张三", "ZJCX": ""}) == {
+        "XM": "张三"
+    }
