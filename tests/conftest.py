@@ -32,6 +32,35 @@ def _isolated_cache() -> None:
     calendar.invalidate_calendar()
 
 
+_FLUSHING_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """Put back the reference rows data migrations seed (the licence catalogue, the review
+    indicator sets) after a transactional test: its teardown flushes every table, and later
+    tests - and the catalogue's validation of licence types - rely on those rows.
+
+    A hook wrapper, because it must run after every fixture's teardown, the flush included.
+    """
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    flushed = bool(_FLUSHING_FIXTURES & set(getattr(item, "fixturenames", ()))) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    # After the last test the session's teardown has already dropped the test database.
+    if flushed and nextitem is not None:
+        from pytest_django.plugin import blocking_manager_key
+
+        from apps.licences.seed import ensure_seed_catalogue
+        from apps.reviews.indicators import ensure_indicator_sets
+
+        with item.config.stash[blocking_manager_key].unblock():
+            ensure_seed_catalogue()
+            ensure_indicator_sets()
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _case_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Uploaded case materials go to the run's temporary directory, never to var/media."""

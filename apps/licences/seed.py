@@ -101,3 +101,24 @@ def seed_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def ensure_seed_catalogue() -> int:
+    """Create the seed types missing from the catalogue (loaddemo, tests after a flush).
+
+    Idempotent: existing rows are left as they are (an administrator may have edited them).
+    Returns how many rows were created.
+    """
+    from apps.licences.catalogue import invalidate_catalogue
+    from apps.licences.models import LicenceType
+
+    rows = seed_rows()
+    existing = set(
+        LicenceType.objects.filter(code__in=[r["code"] for r in rows]).values_list(
+            "code", flat=True
+        )
+    )
+    missing = [LicenceType(**row) for row in rows if row["code"] not in existing]
+    LicenceType.objects.bulk_create(missing)
+    invalidate_catalogue()
+    return len(missing)
