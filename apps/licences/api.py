@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -220,10 +220,16 @@ class VerifyThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class VerifyQuery(serializers.Serializer):
+    """``?token=``: required; a missing or blank token is a 400, not an "invalid" answer."""
+
+    token = serializers.CharField(max_length=200, help_text="二维码中的核验码")
+
+
 @extend_schema(
     tags=["licences"],
     summary="验真（核验码）",
-    parameters=[OpenApiParameter("token", str, required=True)],
+    parameters=[VerifyQuery],
     responses=dict,
 )
 class LicenceVerifyApi(APIView):
@@ -232,7 +238,9 @@ class LicenceVerifyApi(APIView):
     throttle_classes = [VerifyThrottle]
 
     def get(self, request: Request) -> Response:
-        answer = selectors.verify_token(request.query_params.get("token", ""))
+        query = VerifyQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        answer = selectors.verify_token(query.validated_data["token"])
         services.record_verification(
             licence=answer.licence,
             channel="api",

@@ -160,3 +160,14 @@ def test_public_verify_answers_valid_with_masked_face_and_logs_no_verifier_data(
 def test_unknown_token_is_invalid(db):
     answer = APIClient().get(reverse("api:licences-verify"), {"token": "nope"}).json()
     assert (answer["valid"], answer["reason"]) == (False, "not_found")
+
+
+@pytest.mark.parametrize("query", [{}, {"token": ""}, {"token": "x" * 201}])
+def test_missing_or_malformed_token_is_a_400_with_the_field_error(db, query):
+    # when
+    response = APIClient().get(reverse("api:licences-verify"), query)
+
+    # then: the API error format names the field; nothing is recorded as a verification
+    assert response.status_code == 400
+    assert "token" in str(response.json())
+    assert not VerificationRecord.objects.exists()
