@@ -4,8 +4,8 @@ Defaults are the zero-setup demo: a SQLite file and Celery running eagerly in-pr
 Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to PostgreSQL and a real broker.
 """
 
-import logging
 import ipaddress
+import logging
 from datetime import timedelta
 from pathlib import Path
 
