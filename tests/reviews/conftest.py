@@ -12,15 +12,6 @@ def _calendar(db) -> None:
     calendar.invalidate_calendar()
 
 
-@pytest.fixture(autouse=True)
-def _indicator_sets(db) -> None:
-    """Version 1 of the indicators (the data migration's rows are gone after any
-    transactional test's flush)."""
-    from apps.reviews.indicators import ensure_indicator_sets
-
-    ensure_indicator_sets()
-
-
 @pytest.fixture
 def completed_case(department):
     from apps.cases.constants import CaseStatus
