@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
 from apps.core.models import Department
+from apps.core.queue import enqueue
 from apps.handoffs import signing
 from apps.handoffs.constants import AnswerKind, AttemptOutcome, DeliveryMode, HandoffState
 from apps.handoffs.idempotency import key_reused_error
@@ -48,7 +49,6 @@ from apps.handoffs.models import (
 )
 from apps.handoffs.permissions import can_administer_handoff, can_configure_endpoint
 from apps.handoffs.registry import get_answer_handler, is_target_fixed
-from apps.handoffs.tasks import deliver_handoff_task
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +107,9 @@ def _publish(handoff_id: int, countdown: float | None = None) -> None:
     sweeper re-enqueues it once the broker is back, so the failure is logged, not raised.
     """
     try:
-        deliver_handoff_task.apply_async(
-            (handoff_id,),
+        enqueue(
+            "handoffs.deliver",
+            handoff_id,
             countdown=countdown,
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},

@@ -2,18 +2,16 @@
 
 from celery import shared_task
 
+from apps.handoffs.services import deliver_handoff, sweep_handoffs
+
 
 @shared_task(name="handoffs.deliver", acks_late=True, ignore_result=True)
 def deliver_handoff_task(handoff_id: int) -> str:
     """Deliver one handoff. Idempotent; retries are scheduled by the service, not by Celery."""
-    from apps.handoffs.services import deliver_handoff
-
     return deliver_handoff(handoff_id=handoff_id)
 
 
 @shared_task(name="handoffs.sweep", acks_late=True, ignore_result=True)
 def sweep_handoffs_task() -> dict[str, int]:
     """Beat: re-enqueue handoffs whose task was lost (see services.sweep_handoffs)."""
-    from apps.handoffs.services import sweep_handoffs
-
     return sweep_handoffs()

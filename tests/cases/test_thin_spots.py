@@ -14,6 +14,8 @@ from apps.cases import services
 from apps.cases.constants import CaseStatus, Decision, MaterialStatus
 from apps.cases.models import Case
 from apps.cases.permissions import CaseActor
+from apps.cases.services._base import _lock
+from apps.cases.services.processing import _start_review
 from apps.core.exceptions import DomainError
 from apps.identity.constants import EnterpriseStatus
 from tests.cases.factories import FORM, case_in, citizen, clerk_of, item_version, reviewer_of
@@ -100,7 +102,7 @@ def test_staff_of_another_department_cannot_download_a_file(accepted, other_depa
 
 def _start_review_then_fail(case_id: int, actor: CaseActor) -> None:
     with transaction.atomic():
-        services._start_review(services._lock(case_id), actor)
+        _start_review(_lock(case_id), actor)
         raise RuntimeError("the caller fails after the transition")
 
 
@@ -108,7 +110,7 @@ def test_notifications_are_scheduled_on_commit_and_never_after_a_rollback(
     accepted, django_capture_on_commit_callbacks
 ) -> None:
     reviewer = CaseActor.of(reviewer_of(accepted.department))
-    with mock.patch("apps.cases.services.notify_case_event_task.delay") as delay:
+    with mock.patch("apps.cases.services._base.enqueue") as enqueue:
         # a refused action schedules nothing
         with django_capture_on_commit_callbacks() as refused, pytest.raises(DomainError):
             services.decide_case(case_id=accepted.pk, actor=reviewer, decision=Decision.APPROVED)
@@ -120,10 +122,10 @@ def test_notifications_are_scheduled_on_commit_and_never_after_a_rollback(
         # a committed transition schedules one notification, for its event, at commit
         with django_capture_on_commit_callbacks(execute=True) as committed:
             services.start_review(case_id=accepted.pk, actor=reviewer)
-            delay.assert_not_called()
+            enqueue.assert_not_called()
     event = Case.objects.get(pk=accepted.pk).events.get(action="start_review")
     assert len(committed) == 1
-    delay.assert_called_once_with(event.pk)
+    enqueue.assert_called_once_with("cases.notify_case_event", event.pk)
 
 
 def test_department_api_suspend_resume_and_standalone_complete(accepted, dept_client) -> None:
