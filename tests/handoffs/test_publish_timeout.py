@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from apps.handoffs import services
+from apps.handoffs.services import outbox
 from govportal.celery import app as celery_app
 from tests.handoffs.test_faults import publishing_to
 
@@ -53,7 +53,7 @@ def test_publish_to_a_hung_broker_gives_up_and_leaves_the_row_to_the_sweeper(
     try:
         with publishing_to(silent_broker), caplog.at_level(logging.WARNING):
             started = time.monotonic()
-            services._publish(424242)
+            outbox._publish(424242)
             elapsed = time.monotonic() - started
     finally:
         celery_app.conf.task_always_eager = previous

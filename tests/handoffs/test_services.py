@@ -17,7 +17,7 @@ from apps.handoffs import services, signing
 from apps.handoffs.constants import AnswerKind, AttemptOutcome, DeliveryMode, HandoffState
 from apps.handoffs.models import Handoff, HandoffAnswer, HandoffAttempt
 from apps.handoffs.registry import register_answer_handler, unregister_answer_handler
-from apps.handoffs.services import SubjectRef
+from apps.handoffs.services import SubjectRef, delivery
 from tests.handoffs.factories import (
     DepartmentEndpointFactory,
     HandoffFactory,
@@ -459,12 +459,12 @@ def test_late_success_of_an_attempt_declared_lost_still_acknowledges(
     # given a push claimed, then declared lost by the sweeper while the call was in flight
     _push_endpoint(other_department, stub_receiver.url)
     handoff = HandoffFactory(source_department=department, target_department=other_department)
-    status, request, attempt_id = services._claim(handoff.pk)
+    status, request, attempt_id = delivery._claim(handoff.pk)
     assert status == "claimed"
     settings.HANDOFF_SENDING_STALE_SECONDS = 0
     services.sweep_handoffs()
     # when the original call returns 200
-    outcome = services._record(handoff.pk, attempt_id, services._post_rollback_unsafe(request))
+    outcome = delivery._record(handoff.pk, attempt_id, delivery._post_rollback_unsafe(request))
     # then the handoff is acknowledged (the receiver has it), not sent a second time
     handoff.refresh_from_db()
     assert outcome == "acknowledged"
