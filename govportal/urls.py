@@ -9,6 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from apps.cases.views.office_home import office_home
 from apps.core import views as core_views
 
 api_v1 = [
@@ -38,7 +39,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.identity.urls")),
-    path("office/", core_views.office_home, name="office-home"),
+    path("office/", office_home, name="office-home"),
     path("office/handoffs/", include("apps.handoffs.urls")),
     # SSO (OIDC discovery at /.well-known/openid-configuration) and the OAuth2 token endpoint
     # for department clients (client credentials): apps/identity/oidc_urls.py.

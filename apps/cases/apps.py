@@ -34,6 +34,10 @@ class CasesConfig(AppConfig):
 
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer
-            from apps.handoffs.registry import register_answer_handler
+            from apps.handoffs.registry import (
+                register_answer_handler,
+                register_event_labels,
+            )
 
             register_answer_handler("cases.case", apply_department_answer)
+            register_event_labels({"case.accepted": _("办件已受理，推送审批部门")})

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -141,8 +142,21 @@ def get_case_for_user(*, user: Any, case_id: int) -> Case:
     return case
 
 
+# The queue's views of the clerk's cases (``QueueFilters.status`` takes one of these or a
+# single status). The default shows what needs someone at the window now, most urgent first.
+QUEUE_TODO = "todo"  # 待办: 待受理, and for department administrators the running clocks
+QUEUE_PENDING = "pending"  # 待受理: received, not yet accepted or told to supplement
+QUEUE_LIVE = "live"  # 全部在办: everything still in process, oldest first
+QUEUE_GROUPS = (QUEUE_TODO, QUEUE_PENDING, QUEUE_LIVE)
+# 待受理: the window must accept, refuse or issue the one-time notice within five days of
+# receipt (DOMAIN.md §1.5), so these come first in a clerk's day.
+PENDING_STATES = (CaseStatus.SUBMITTED, CaseStatus.PRECHECKED, CaseStatus.SUPPLEMENTED)
+RUNNING_STATES = (CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW)
+
+
 @dataclass(frozen=True)
 class QueueFilters:
+    # A status, or a group: "" (= QUEUE_TODO), QUEUE_PENDING, QUEUE_LIVE.
     status: str = ""
     item_code: str = ""
     sla: str = ""  # "", "yellow", "red"
@@ -153,11 +167,34 @@ class QueueFilters:
     # of the clerk's departments (and, for supervisors, of their region subtree).
     scope: str = ""
 
+    @property
+    def group(self) -> str:
+        """The group shown when no single status is chosen: a warning-light filter (临期/超期)
+        looks at every live case, otherwise the default is the to-do view."""
+        if self.status in QUEUE_GROUPS:
+            return self.status
+        if self.status:
+            return ""
+        return QUEUE_LIVE if self.sla else QUEUE_TODO
+
 
 QUEUE_STATES = list(OFFICE_QUEUE_STATES)
 
+Membership = tuple[int, int | None, str, str]
 
-def queue_scope(user: Any, scope: str = "") -> Q:
+
+def queue_memberships(user: Any) -> list[Membership]:
+    """(department, hall, role, region code) of the memberships that give a queue (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(
+            is_active=True, role__in=[*CLERK_ROLES, StaffRole.SUPERVISOR]
+        ).values_list("department_id", "hall_id", "role", "department__region__code")
+    )
+
+
+def queue_scope(user: Any, scope: str = "", memberships: list[Membership] | None = None) -> Q:
     """Which cases the office queue shows ``user`` (docs/permissions.md).
 
     - A clerk posted at a hall: the walk-in cases received at that hall plus the department's
@@ -165,16 +202,13 @@ def queue_scope(user: Any, scope: str = "") -> Q:
       department.
     - A clerk or department admin without a hall: every case of the department.
     - A supervisor: every case of the departments in their region subtree (read-only).
-    Never a draft (``staff_visible``). One query for the memberships, one more for a
-    supervisor's departments.
+    Never a draft (``staff_visible``). One query for the memberships (none when they are
+    passed in), one more for a supervisor's departments.
     """
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    memberships = list(
-        user.memberships.filter(
-            is_active=True, role__in=[*CLERK_ROLES, StaffRole.SUPERVISOR]
-        ).values_list("department_id", "hall_id", "role", "department__region__code")
-    )
+    if memberships is None:
+        memberships = queue_memberships(user)
     condition = Q(pk__in=[])
     whole: set[int] = set()
     for department_id, hall_id, role, _region_code in memberships:
@@ -194,11 +228,42 @@ def queue_scope(user: Any, scope: str = "") -> Q:
     return condition & staff_visible()
 
 
+def todo_states(memberships: Iterable[Membership]) -> list[str]:
+    """What needs the person now: 待受理 for everyone at the window; a department
+    administrator (who starts the review and decides) and a supervisor (who watches the
+    promises) also see the cases whose clock runs."""
+    roles = {role for _d, _h, role, _c in memberships}
+    states = [str(s) for s in PENDING_STATES]
+    if roles & {StaffRole.DEPT_ADMIN, StaffRole.SUPERVISOR}:
+        states += [str(s) for s in RUNNING_STATES]
+    return states
+
+
+def _urgency() -> Any:
+    """The date by which someone must act: the five-day acceptance window for a case waiting
+    at the window, the promised completion date for a running one."""
+    return DbCase(
+        When(status__in=list(PENDING_STATES), then=F("supplement_notice_due")),
+        default=F("deadline"),
+        output_field=DateTimeField(),
+    )
+
+
 def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
-    """The hall queue: live cases of the clerk's hall and department, oldest first."""
+    """The hall queue. By default what needs the clerk now (``todo_states``), most urgent
+    first; 全部在办 (``QUEUE_LIVE``) and single statuses list the oldest first."""
     filters = filters or QueueFilters()
-    qs = Case.objects.filter(queue_scope(user, filters.scope))
-    qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=QUEUE_STATES)
+    memberships = queue_memberships(user)
+    qs = Case.objects.filter(queue_scope(user, filters.scope, memberships))
+    group = filters.group
+    if group == QUEUE_TODO:
+        qs = qs.filter(status__in=todo_states(memberships))
+    elif group == QUEUE_PENDING:
+        qs = qs.filter(status__in=[str(s) for s in PENDING_STATES])
+    elif group == QUEUE_LIVE:
+        qs = qs.filter(status__in=QUEUE_STATES)
+    else:
+        qs = qs.filter(status=filters.status)
     if filters.item_code:
         # The item's versions first (one small query), so that PostgreSQL can walk the live
         # cases of one version in order (cases_queue_version_live) instead of joining every
@@ -217,9 +282,37 @@ def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> Quer
         qs = qs.filter(channel=filters.channel)
     if filters.sla:
         qs = qs.filter(_sla_condition(filters.sla, timezone.now()))
-    return (
-        qs.select_related(*_LIST_RELATED).defer(*_PAGE_LIST_DEFERRED).order_by("received_at", "pk")
+    qs = qs.select_related(*_LIST_RELATED).defer(*_PAGE_LIST_DEFERRED)
+    if group in (QUEUE_TODO, QUEUE_PENDING) or filters.sla:
+        return qs.order_by(_urgency().asc(nulls_last=True), "received_at", "pk")
+    return qs.order_by("received_at", "pk")
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The clerk's work at a glance (office home), in the queue's default scope."""
+
+    pending: int  # 待受理
+    awaiting_supplement: int  # 待补正 (the applicant's turn; the clerk watches the deadline)
+    due_soon: int  # 临期: yellow light
+    overdue: int  # 超期: red light
+    has_queue: bool  # the person has a queue at all (clerk, department admin, supervisor)
+
+
+def queue_counts(user: Any) -> QueueCounts:
+    """Two queries: the memberships, then the four counts in one pass over the scope (plus one
+    for a supervisor's departments)."""
+    memberships = queue_memberships(user)
+    if not memberships:
+        return QueueCounts(0, 0, 0, 0, has_queue=False)
+    now = timezone.now()
+    figures = Case.objects.filter(queue_scope(user, "", memberships)).aggregate(
+        pending=Count("pk", filter=Q(status__in=list(PENDING_STATES))),
+        awaiting_supplement=Count("pk", filter=Q(status=CaseStatus.AWAITING_SUPPLEMENT)),
+        due_soon=Count("pk", filter=_sla_condition("yellow", now)),
+        overdue=Count("pk", filter=_sla_condition("red", now)),
     )
+    return QueueCounts(**figures, has_queue=True)
 
 
 def _sla_condition(level: str, now: datetime) -> Q:
@@ -414,11 +507,12 @@ def upload_hint() -> UploadHint:
     from django.conf import settings
 
     from apps.cases.uploads import allowed_types
+    from apps.core.i18n import join_list
 
     extensions = sorted({ext.upper() for ext in allowed_types().values()})
     max_mb = int(settings.CASES_UPLOAD_MAX_BYTES) / 1024 / 1024
     return UploadHint(
-        types="、".join(extensions),
+        types=join_list(extensions),
         max_mb=f"{max_mb:g}",
         accept=",".join(sorted(allowed_types())),
     )

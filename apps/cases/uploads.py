@@ -44,6 +44,22 @@ def allowed_types() -> dict[str, str]:
     return dict(settings.CASES_UPLOAD_TYPES)
 
 
+def type_label(content_type: str) -> str:
+    """What people are shown for a stored file's MIME type: "PDF 文档", "JPG 图片"; another
+    configured type by its extension; never the raw MIME string."""
+    labels = {
+        "application/pdf": _("PDF 文档"),
+        "image/jpeg": _("JPG 图片"),
+        "image/png": _("PNG 图片"),
+    }
+    if content_type in labels:
+        return labels[content_type]
+    extension = allowed_types().get(content_type, "")
+    if extension:
+        return _("%(ext)s 文件") % {"ext": extension.upper()}
+    return _("文件")
+
+
 def check_upload(upload: Any) -> CheckedUpload:
     """Validate an ``UploadedFile`` (or a file object with ``name``); DomainError if bad."""
     size = getattr(upload, "size", None)

@@ -1,6 +1,5 @@
 """Pages and endpoints every part of the portal shares."""
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +9,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import metrics as core_metrics
-from apps.core.calendar import calendar_health
 from apps.core.context_processors import ELDER_COOKIE
 from apps.core.selectors import health_report
 
@@ -51,12 +49,6 @@ def elder_mode_toggle(request: HttpRequest) -> HttpResponse:
     else:
         response.delete_cookie(ELDER_COOKIE, samesite="Lax")
     return response
-
-
-@staff_member_required
-@require_GET
-def office_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "office/home.html", {"calendar": calendar_health()})
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

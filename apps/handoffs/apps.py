@@ -13,4 +13,7 @@ class HandoffsConfig(AppConfig):
         from apps.handoffs.selectors import handoff_health, metrics_samples
 
         register_health_detail("handoffs", handoff_health)
+        from apps.handoffs.registry import register_event_labels
+
+        register_event_labels({"demo.notice": _("演示交接")})
         register_metrics_provider("handoffs", metrics_samples)

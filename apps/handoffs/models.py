@@ -189,6 +189,19 @@ class Handoff(TimeStampedModel):
     def __str__(self) -> str:
         return f"#{self.pk} {self.event} {self.subject_reference or self.subject_id}"
 
+    @property
+    def event_label(self) -> str:
+        """What the office screens show for ``event`` (apps.handoffs.registry)."""
+        from apps.handoffs.registry import event_label
+
+        return event_label(self.event)
+
+    @property
+    def subject_type_label(self) -> str:
+        from apps.handoffs.registry import subject_type_label
+
+        return subject_type_label(self.subject_type)
+
     def can_transition(self, to: str) -> bool:
         return to in TRANSITIONS[self.state]
 

@@ -25,6 +25,9 @@ AnswerHandler = Callable[..., Any]
 
 _handlers: dict[str, AnswerHandler] = {}
 _fixed_targets: set[str] = set()
+# What the office screens call an event (``case.accepted``): the owning app registers a
+# translatable label; the raw name is for logs and the API.
+_event_labels: dict[str, Any] = {}
 
 
 def register_answer_handler(
@@ -53,3 +56,27 @@ def is_target_fixed(subject_type: str) -> bool:
 
 def get_answer_handler(subject_type: str) -> AnswerHandler | None:
     return _handlers.get(subject_type.lower())
+
+
+def register_event_labels(labels: dict[str, Any]) -> None:
+    """Register human labels (lazy translations) for event names, e.g.
+    ``{"case.accepted": _("办件已受理，推送审批部门")}``."""
+    _event_labels.update({key.lower(): label for key, label in labels.items()})
+
+
+def event_label(event: str) -> str:
+    """The event's label, or the raw name when no app registered one."""
+    label = _event_labels.get(event.lower())
+    return str(label) if label is not None else event
+
+
+def subject_type_label(subject_type: str) -> str:
+    """A model label (``cases.case``) as the model's verbose name (办件); other subject types
+    (``demo.notice``) as they are."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(subject_type)
+    except (LookupError, ValueError):
+        return subject_type
+    return str(model._meta.verbose_name)

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -73,6 +73,40 @@ class PortalLoginView(LoginView):
         context = super().get_context_data(**kwargs)
         context["failure_limit"] = settings.AXES_FAILURE_LIMIT
         return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Office pages send signed-out staff here (LOGIN_URL) with ``next`` = the office page:
+        # they get the staff sign-in, which returns them there (or to the office home).
+        next_url = self.get_redirect_url()
+        if not request.user.is_authenticated and next_url.startswith(OFFICE_PREFIX):
+            query = urlencode({"next": next_url})
+            return HttpResponseRedirect(f"{reverse('office-identity:login')}?{query}")
+        return super().get(request, *args, **kwargs)
+
+
+OFFICE_PREFIX = "/office/"
+
+
+class StaffLoginView(PortalLoginView):
+    """工作人员登录 at /office/login/: the portal's own password sign-in (django-axes, the staff
+    idle timeout) in the office layout; lands on ``next`` or the office home. An account without
+    a staff membership is sent to its profile with a message instead of a 403."""
+
+    template_name = "identity/office_login.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return LoginView.get(self, request, *args, **kwargs)
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("office-home")
+
+    def get_success_url(self) -> str:
+        from apps.identity.middleware import is_staff_account
+
+        if not is_staff_account(self.request.user):
+            messages.warning(self.request, _("该账号不是工作人员账号，已为您打开个人中心。"))
+            return reverse("identity:profile")
+        return super().get_success_url()
 
 
 @require_POST

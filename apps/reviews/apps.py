@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +14,13 @@ class ReviewsConfig(AppConfig):
         from apps.reviews.panels import case_rating_panel
 
         register_case_panel(case_rating_panel)
+
+        if apps.is_installed("apps.handoffs"):
+            from apps.handoffs.registry import register_event_labels
+
+            register_event_labels(
+                {
+                    "reviews.rating": _("好差评评价上报国家平台"),
+                    "reviews.rectification": _("差评整改结果上报国家平台"),
+                }
+            )

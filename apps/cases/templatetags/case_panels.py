@@ -8,7 +8,9 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.cases import uploads
 from apps.cases.hooks import render_case_panels
+from apps.core.i18n import join_list
 
 register = template.Library()
 
@@ -17,3 +19,15 @@ register = template.Library()
 def case_panels(context: Any, case: Any) -> SafeString:
     # Each panel returns HTML rendered by its own template (autoescaped there).
     return mark_safe("".join(render_case_panels(context["request"], case)))  # noqa: S308
+
+
+@register.filter
+def file_type_label(content_type: str) -> str:
+    """``{{ material.content_type|file_type_label }}``: "PDF 文档", not ``application/pdf``."""
+    return uploads.type_label(content_type or "")
+
+
+@register.filter
+def list_join(items: Any) -> str:
+    """``{{ names|list_join }}``: joined with the interface language's list separator."""
+    return join_list(items or ())

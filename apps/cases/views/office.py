@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import personal, selectors, services
+from apps.cases import intake_notice, personal, selectors, services
 from apps.cases.constants import (
     ApplicantKind,
     CaseAction,
@@ -35,13 +35,15 @@ from apps.cases.views.portal import render_notice
 from apps.core.exceptions import DomainError
 
 PAGE_SIZE = 50
+OFFICE_LOGIN_URL = "office-identity:login"
 INTAKE_SESSION_KEY = "cases_intake_applicant"
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged in, with an active staff membership (any department, any role)."""
+    """Logged in (else the staff sign-in), with an active staff membership (any department,
+    any role)."""
 
-    @login_required
+    @login_required(login_url=OFFICE_LOGIN_URL)
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not selectors.staff_department_ids(request.user):
@@ -58,7 +60,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("channel", "")
     filters = selectors.QueueFilters(
         channel=channel if channel in Channel.values else "",
-        status=status if status in CaseStatus.values else "",
+        status=status if status in CaseStatus.values or status in selectors.QUEUE_GROUPS else "",
         item_code=request.GET.get("item", "").strip()[:50],
         sla=sla_level if sla_level in SlaLevel.values else "",
         number=request.GET.get("number", "").strip()[:50],
@@ -77,7 +79,12 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "office_section": "cases",
             "rows": [(case, selectors.sla_figures(case)) for case in rows[:PAGE_SIZE]],
             "filters": filters,
+            "groups": [
+                (selectors.QUEUE_PENDING, _("待受理（收件后未受理）")),
+                (selectors.QUEUE_LIVE, _("全部在办")),
+            ],
             "statuses": [(s, CaseStatus(s).label) for s in selectors.QUEUE_STATES],
+            "group": filters.group,
             "sla_levels": SlaLevel.choices,
             "channels": Channel.choices,
             "page": page,
@@ -383,23 +390,42 @@ def case_intake(request: HttpRequest) -> HttpResponse:
     context["received"] = set()
     context["tolerated"] = set()
     context["commitment"] = ""
-    if request.method == "POST" and request.POST.get("step") == "accept":
+    context["reasons"] = {}
+    context["notice"] = {"due_days": "5", "due_unit": DayUnit.WORKING, "note": ""}
+    step = request.POST.get("step") if request.method == "POST" else None
+    if step in ("accept", "notice"):
         data = posted_form_data(request, list(form.fields))
         person_applies = applicant.enterprise is None
+        applicant_args = {
+            "clerk": request.user,
+            "version": version,
+            "applicant_user": applicant.user if person_applies else None,
+            "enterprise": applicant.enterprise,
+            "acting_user": applicant.user,
+            "walk_in_person": applicant.walk_in_person,
+            "window_capacity": applicant.capacity,
+            "form_data": data,
+            "received_keys": request.POST.getlist("received"),
+            "hall": _clerk_hall(request.user, version.department_id),
+        }
         try:
-            case = services.create_window_case(
-                clerk=request.user,
-                version=version,
-                applicant_user=applicant.user if person_applies else None,
-                enterprise=applicant.enterprise,
-                acting_user=applicant.user,
-                walk_in_person=applicant.walk_in_person,
-                window_capacity=applicant.capacity,
-                form_data=data,
-                received_keys=request.POST.getlist("received"),
-                tolerances=_tolerances(request),
-                hall=_clerk_hall(request.user, version.department_id),
-            )
+            if step == "accept":
+                case = services.create_window_case(
+                    **applicant_args, tolerances=_tolerances(request)
+                )
+            else:
+                notice = intake_notice.issue_window_supplement(
+                    **applicant_args,
+                    reasons=_reasons(request, version),
+                    due_days=_int(request.POST.get("due_days", ""), 0),
+                    due_unit=request.POST.get("due_unit", DayUnit.WORKING),
+                    note=request.POST.get("note", ""),
+                )
+        except intake_notice.SupplementNotIssued as exc:
+            # Received, but the notice was refused: the case waits in the queue (待受理).
+            request.session.pop(INTAKE_SESSION_KEY, None)
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("office-cases:case", args=[exc.case.pk]))
         except DomainError as exc:
             messages.error(request, exc.message)
         except ValidationError as exc:
@@ -411,6 +437,15 @@ def case_intake(request: HttpRequest) -> HttpResponse:
                     )
         else:
             request.session.pop(INTAKE_SESSION_KEY, None)
+            if step == "notice":
+                messages.success(
+                    request,
+                    _("已收件并出具一次性告知书，办件编号 %(number)s。请打印交申请人。")
+                    % {"number": notice.case.number},
+                )
+                return HttpResponseRedirect(
+                    reverse("office-cases:notice", args=[notice.case_id, "supplement"])
+                )
             messages.success(request, _("已受理，办件编号 %(number)s") % {"number": case.number})
             return HttpResponseRedirect(reverse("office-cases:case", args=[case.pk]))
         # Refused: keep what was typed and ticked.
@@ -418,6 +453,24 @@ def case_intake(request: HttpRequest) -> HttpResponse:
         context["received"] = set(request.POST.getlist("received"))
         context["tolerated"] = set(request.POST.getlist("tolerate"))
         context["commitment"] = request.POST.get("commitment", "")
+        context["reasons"] = _reasons(request, version)
+        context["notice"] = {
+            "due_days": request.POST.get("due_days", ""),
+            "due_unit": request.POST.get("due_unit", DayUnit.WORKING),
+            "note": request.POST.get("note", ""),
+        }
     context["form"] = form
-    context["materials"] = list(version.materials.all().order_by("order", "pk"))
+    context["materials"] = [
+        (material, context["reasons"].get(material.key, ""))
+        for material in version.materials.all().order_by("order", "pk")
+    ]
+    context["day_units"] = DayUnit.choices
     return render(request, "cases/office/intake.html", context)
+
+
+def _reasons(request: HttpRequest, version: Any) -> dict[str, str]:
+    """The clerk's note per material (what must be supplied), as typed on the intake screen."""
+    return {
+        material.key: request.POST.get(f"reason_{material.key}", "").strip()
+        for material in version.materials.all()
+    }
