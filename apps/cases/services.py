@@ -1789,6 +1789,9 @@ def notify_case_event(*, event_id: int) -> None:
         return
     case = event.case
     notify_walk_in_by_sms(event)
+    from apps.cases.notices import notify_case_event as tell_applicant
+
+    tell_applicant(event)
     logger.info(
         "case.notify",
         extra={
