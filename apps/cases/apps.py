@@ -32,6 +32,11 @@ class CasesConfig(AppConfig):
 
         register_walk_in_claim_handler("cases", claim_walk_in_cases)
 
+        # What the applicant is told (the kinds on the message preferences page).
+        from apps.cases.notices import register_kinds
+
+        register_kinds()
+
         if apps.is_installed("apps.handoffs"):
             from apps.cases.services import apply_department_answer
             from apps.handoffs.registry import (

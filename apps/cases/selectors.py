@@ -102,7 +102,9 @@ def list_cases_for_applicant(user: Any) -> QuerySet[Case]:
 
 
 def get_case_for_applicant(*, user: Any, case_id: int) -> Case:
-    case = Case.objects.select_related(*_LIST_RELATED, "enterprise").filter(pk=case_id).first()
+    case = (
+        Case.objects.select_related(*_LIST_RELATED, "enterprise", "hall").filter(pk=case_id).first()
+    )
     if case is None or not getattr(user, "is_authenticated", False):
         raise Http404
     from apps.cases.permissions import is_applicant
@@ -136,7 +138,7 @@ def get_case_for_staff(*, user: Any, case_id: int) -> Case:
 
 
 def get_case_for_user(*, user: Any, case_id: int) -> Case:
-    case = Case.objects.select_related(*_LIST_RELATED).filter(pk=case_id).first()
+    case = Case.objects.select_related(*_LIST_RELATED, "hall").filter(pk=case_id).first()
     if case is None or not can_view_case(user, case):
         raise Http404
     return case
@@ -515,4 +517,142 @@ def upload_hint() -> UploadHint:
         types=join_list(extensions),
         max_mb=f"{max_mb:g}",
         accept=",".join(sorted(allowed_types())),
+    )
+
+
+# --- what the applicant sees of progress and outcome ------------------------------------------
+
+# 申报 → 受理 → 审查 → 决定 → 办结 → 送达: per state, how many steps are done and which one
+# the case is at now (index into PROGRESS_STEPS).
+PROGRESS_STEPS = ("申报", "受理", "审查", "决定", "办结", "送达")
+_PROGRESS = {
+    CaseStatus.DRAFT: (0, 0),
+    CaseStatus.SUBMITTED: (1, 1),
+    CaseStatus.PRECHECKED: (1, 1),
+    CaseStatus.AWAITING_SUPPLEMENT: (1, 1),
+    CaseStatus.SUPPLEMENTED: (1, 1),
+    CaseStatus.NOT_ACCEPTED: (1, 1),
+    CaseStatus.SUPPLEMENT_EXPIRED: (1, 1),
+    CaseStatus.ACCEPTED: (2, 2),
+    CaseStatus.IN_REVIEW: (2, 2),
+    CaseStatus.SUSPENDED: (2, 2),
+    CaseStatus.DECIDED: (4, 4),
+    CaseStatus.COMPLETED: (5, 5),
+    CaseStatus.DELIVERED: (6, 5),
+}
+_STOPPED = frozenset({CaseStatus.NOT_ACCEPTED, CaseStatus.SUPPLEMENT_EXPIRED, CaseStatus.WITHDRAWN})
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    label: str
+    state: str  # "done", "current", "stopped" or "upcoming"
+
+    @property
+    def is_current(self) -> bool:
+        return self.state in ("current", "stopped")
+
+
+def progress_steps(case: Case) -> list[ProgressStep]:
+    """The stepper on the case page, from the case's state alone (no query). A withdrawn
+    case stops where it was: before acceptance at 受理, after it at 审查."""
+    from django.utils.translation import gettext as _
+
+    status = case.status
+    if status == CaseStatus.WITHDRAWN:
+        done, current = (2, 2) if case.accepted_at else (1, 1)
+    else:
+        done, current = _PROGRESS.get(status, (0, 0))
+    steps = []
+    for index, label in enumerate(PROGRESS_STEPS):
+        if index == current and status in _STOPPED:
+            state = "stopped"
+        elif index < done:
+            state = "done"
+        elif index == current:
+            state = "current"
+        else:
+            state = "upcoming"
+        steps.append(ProgressStep(label=_(label), state=state))
+    if status == CaseStatus.DELIVERED:
+        steps[-1] = ProgressStep(label=steps[-1].label, state="done")
+    return steps
+
+
+def wallet_url() -> str | None:
+    """The holder's e-licence wallet (the licences app), ``None`` when it is not installed."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("licences:wallet")
+    except NoReverseMatch:
+        return None
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """What the applicant does after a decision: how the result reaches them.
+
+    ``method``: ``licence`` (a result licence was recorded on the case, ``record_result_
+    licence``: it is in the e-licence wallet), ``courier`` (``result_data["delivery"]``
+    says so, with the address the department uses), ``window`` (pick it up: the hall of the
+    case, else the item's 办理地点 and 办理时间), or ``remedies`` (a refusal: review or suit).
+    """
+
+    method: str
+    place: str = ""
+    hours: str = ""
+    window: str = ""
+    pickup_from: str = ""
+    address: str = ""
+    tracking: str = ""
+    phone: str = ""
+    licence_name: str = ""
+    licence_identifier: str = ""
+    wallet_url: str | None = None
+    delivered_at: datetime | None = None
+
+
+def result_next_steps(case: Case) -> NextSteps | None:
+    """``None`` until the case is decided. Reads ``case.result_data``: ``licence`` (from the
+    decision hook) and ``delivery`` = ``{"method": "window"|"courier", "window", "pickup_from",
+    "address", "tracking"}`` (optional, from the department's decision)."""
+    from apps.cases.constants import Decision
+
+    if not case.decision:
+        return None
+    result = case.result_data or {}
+    delivery = result.get("delivery") if isinstance(result.get("delivery"), dict) else {}
+    version = case.item_version
+    if case.decision == Decision.DENIED:
+        return NextSteps(method="remedies", phone=version.consult_phone or "")
+    licence = result.get("licence") if isinstance(result.get("licence"), dict) else None
+    if licence:
+        return NextSteps(
+            method="licence",
+            licence_name=str(licence.get("name", "")),
+            licence_identifier=str(licence.get("identifier", "")),
+            wallet_url=wallet_url(),
+            delivered_at=case.delivered_at,
+        )
+    if delivery.get("method") == "courier":
+        return NextSteps(
+            method="courier",
+            address=str(delivery.get("address", "")),
+            tracking=str(delivery.get("tracking", "")),
+            phone=version.consult_phone or "",
+            delivered_at=case.delivered_at,
+        )
+    hall = case.hall
+    ready = delivery.get("pickup_from") or (
+        f"{timezone.localtime(case.completed_at):%Y-%m-%d}" if case.completed_at else ""
+    )
+    return NextSteps(
+        method="window",
+        place=(f"{hall.name}（{hall.address}）" if hall else version.handling_address or ""),
+        hours=(hall.opening_hours if hall and hall.opening_hours else version.handling_time or ""),
+        window=str(delivery.get("window", "")),
+        pickup_from=str(ready),
+        phone=(hall.phone if hall and hall.phone else version.consult_phone or ""),
+        delivered_at=case.delivered_at,
     )

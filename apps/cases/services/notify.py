@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.cases import notices
 from apps.cases.constants import (
     CaseAction,
 )
@@ -21,16 +22,16 @@ logger = logging.getLogger(__name__)
 
 
 def notify_case_event(*, event_id: int) -> None:
-    """Tell the people concerned about a timeline event.
-
-    HOOK for the notifications app (not built yet): for now this logs the event with the
-    recipients' ids (no personal data, STYLE.md N5). Idempotent.
+    """Tell the people concerned about a timeline event: a walk-in without an account by SMS,
+    the applicant and acting person through the message centre (``apps.cases.notices``), and a
+    log line with the recipients' ids (no personal data, STYLE.md N5). Idempotent.
     """
     event = CaseEvent.objects.select_related("case").filter(pk=event_id).first()
     if event is None or not event.is_public:
         return
     case = event.case
     notify_walk_in_by_sms(event)
+    notices.notify_case_event(event)
     logger.info(
         "case.notify",
         extra={

@@ -183,6 +183,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "sla": selectors.sla_figures(case),
             "tolerances": tolerances,
             "material_hint": selectors.upload_hint(),
+            "progress": selectors.progress_steps(case),
+            "next_steps": selectors.result_next_steps(case),
         },
     )
 
@@ -307,7 +309,7 @@ def material_download(request: HttpRequest, material_id: int) -> FileResponse:
 
 @login_required
 def case_notice(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
-    """Printable 受理通知书 / 不予受理通知书 / 一次性告知书 (applicant or staff)."""
+    """Printable 受理通知书 / 不予受理通知书 / 一次性告知书 / 许可决定书 (applicant or staff)."""
     case = selectors.get_case_for_user(user=request.user, case_id=case_id)
     return render_notice(request, case, kind)
 
@@ -316,6 +318,8 @@ NOTICE_KINDS = {
     "acceptance": ("cases/notice_acceptance.html", {CaseStatus.ACCEPTED}),
     "not-accepted": ("cases/notice_not_accepted.html", {CaseStatus.NOT_ACCEPTED}),
     "supplement": ("cases/notice_supplement.html", set()),
+    # 准予 / 部分准予 / 不予行政许可决定书 (行政许可法 Art. 38), once decided.
+    "decision": ("cases/notice_decision.html", set()),
 }
 
 
@@ -328,6 +332,10 @@ def render_notice(request: HttpRequest, case: Any, kind: str) -> HttpResponse:
         raise Http404
     if kind == "not-accepted" and case.status != CaseStatus.NOT_ACCEPTED:
         raise Http404
+    if kind == "decision":
+        if not case.decision or case.decided_at is None:
+            raise Http404
+        context["next_steps"] = selectors.result_next_steps(case)
     if kind == "supplement":
         notice = case.supplement_notices.order_by("-sequence").first()
         if notice is None:
