@@ -18,6 +18,7 @@ from apps.licences.services.common import (
     validate_face_data,
 )
 from apps.licences.services.decisions import issue_result_licence
+from apps.licences.services.files import ensure_licence_file, revoke_seal_key
 from apps.licences.services.issuance import change_licence, issue_licence
 from apps.licences.services.statuses import change_licence_status, expire_licences
 from apps.licences.services.use import (
@@ -42,6 +43,7 @@ __all__ = [
     "change_licence",
     "change_licence_status",
     "create_verification_token",
+    "ensure_licence_file",
     "expire_licences",
     "grant_use_authorisation",
     "holder_code_index",
@@ -53,6 +55,7 @@ __all__ = [
     "record_access_refused",
     "record_verification",
     "resolve_licence_for_case",
+    "revoke_seal_key",
     "revoke_use_authorisation",
     "sync_licence_catalogue",
     "validate_face_data",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from typing import Any
+
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,6 +37,8 @@ from apps.licences.services.common import (
     holder_of,
     validate_face_data,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _issue(
@@ -122,7 +129,19 @@ def _issue(
         related=predecessor,
     )
     _audit(actor, action, licence, type_code=licence_type.code, version=version)
+    transaction.on_commit(partial(_render_file_later, licence.pk))
     return licence
+
+
+def _render_file_later(licence_id: int) -> None:
+    """After commit: the sealed file is rendered by the worker; a broker outage only delays it
+    to the first download (which renders on demand)."""
+    from apps.licences.tasks import render_licence_file
+
+    try:
+        render_licence_file.delay(licence_id)
+    except (KombuOperationalError, RedisError, OSError):
+        logger.warning("licences.render_not_enqueued", extra={"licence_id": licence_id})
 
 
 @transaction.atomic(durable=True)
