@@ -519,3 +519,28 @@ class LicenceFile(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.licence.identifier}.{self.kind}"
+
+
+class StatusSubscription(TimeStampedModel):
+    """A department (or the national sharing platform, a department row with its endpoint) that
+    receives the status changes of licences of some types through the handoff outbox
+    (DOMAIN.md §3.7 point 4). ``licence_types`` empty: every type."""
+
+    department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("订阅部门"),
+        on_delete=models.PROTECT,
+        related_name="licence_subscriptions",
+    )
+    licence_types = models.JSONField(_("证照类型代码"), default=list, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("证照状态订阅")
+        verbose_name_plural = _("证照状态订阅")
+        constraints = [
+            models.UniqueConstraint(fields=["department"], name="licences_one_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.department)

@@ -20,6 +20,7 @@ from apps.licences.services.common import (
 from apps.licences.services.decisions import issue_result_licence
 from apps.licences.services.files import ensure_licence_file, revoke_seal_key
 from apps.licences.services.issuance import change_licence, issue_licence
+from apps.licences.services.push import push_status_change, subscribe_status_changes
 from apps.licences.services.statuses import change_licence_status, expire_licences
 from apps.licences.services.use import (
     grant_use_authorisation,
@@ -51,12 +52,14 @@ __all__ = [
     "issue_licence",
     "issue_result_licence",
     "open_shown_licence",
+    "push_status_change",
     "read_licence_for_use",
     "record_access_refused",
     "record_verification",
     "resolve_licence_for_case",
     "revoke_seal_key",
     "revoke_use_authorisation",
+    "subscribe_status_changes",
     "sync_licence_catalogue",
     "validate_face_data",
 ]

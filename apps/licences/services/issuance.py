@@ -37,6 +37,7 @@ from apps.licences.services.common import (
     holder_of,
     validate_face_data,
 )
+from apps.licences.services.push import push_status_change
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def _change(
         action=kind,
         reason=reason,
     )
-    _history(
+    change = _history(
         old,
         action=LicenceAction.SUPERSEDE,
         from_status=from_status,
@@ -287,6 +288,7 @@ def _change(
         reason=reason,
         related=new,
     )
+    push_status_change(old, change)
     _audit(actor, LicenceAction.SUPERSEDE, old, successor=new.identifier)
     return new
 

@@ -26,6 +26,7 @@ from apps.licences.services.common import (
     _history,
 )
 from apps.licences.services.issuance import _lock
+from apps.licences.services.push import push_status_change
 
 
 def _transition(
@@ -62,7 +63,7 @@ def _transition(
     licence.status = target
     licence.status_changed_at = timezone.now()
     licence.save(update_fields=["status", "status_changed_at", "updated_at"])
-    _history(
+    change = _history(
         licence,
         action=action,
         from_status=from_status,
@@ -70,6 +71,7 @@ def _transition(
         reason=reason,
         legal_basis=legal_basis,
     )
+    push_status_change(licence, change)
     _audit(actor, action, licence, from_status=from_status)
     return licence
 
