@@ -549,7 +549,24 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},
+        # fontTools logs every glyph of every PDF subset (licence files) at INFO.
+        "fontTools": {"level": "WARNING"},
         # django-axes logs every login at INFO; lockouts (WARNING) still show.
         "axes": {"level": "WARNING"},
     },
 }
+
+# E-licence seals (DOMAIN.md §3.5): the provider signing with the departments' seal keys (the
+# software provider keeps them encrypted in the database; production: an HSM or the provincial
+# seal service), the seal maker's SM2 private key (hex; unset: derived from SECRET_KEY, for
+# development only), a new seal's validity in years, and the CJK font embedded in licence PDFs
+# (unset: WenQuanYi Micro Hei from the paperang-p2-fonts-cjk wheel).
+LICENCE_SEAL_PROVIDER = env.str(
+    "LICENCE_SEAL_PROVIDER", default="apps.licences.sealing_software.SoftwareSealProvider"
+)
+LICENCE_SEAL_MAKER_KEY = env.str("LICENCE_SEAL_MAKER_KEY", default="")
+LICENCE_SEAL_YEARS = env.int("LICENCE_SEAL_YEARS", default=5)
+LICENCE_PDF_FONT = env.str("LICENCE_PDF_FONT", default="")
+# Answers of the public verification page per client address per minute (the API has its own
+# DRF throttle); the address is only hashed into a one-minute cache key.
+LICENCE_VERIFY_PAGE_RATE = env.int("LICENCE_VERIFY_PAGE_RATE", default=30)

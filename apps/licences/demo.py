@@ -17,6 +17,7 @@ from apps.core.models import Department
 from apps.identity.demo import DEMO_DEPARTMENT_USCC, LEGAL_PERSONS
 from apps.identity.models import Enterprise, User
 from apps.licences.models import Licence
+from apps.licences.sealing import provider
 from apps.licences.services import (
     LicenceActor,
     holder_code_index,
@@ -73,6 +74,10 @@ def load_licences_demo(*, stdout: Writer) -> dict[str, int]:
     departments = Department.objects.in_bulk([PSB_USCC, DEMO_DEPARTMENT_USCC], field_name="uscc")
     if citizen is None or enterprise is None or len(departments) < 2:
         raise DemoDataError("the core and identity demo data must be loaded first")
+    # A seal key per issuing department (software provider; idempotent: the current key stays).
+    sealer = provider()
+    for department in departments.values():
+        sealer.material_for(department)
     issued = 0
     plans: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = []
     for name, issuer, face in PERSON_LICENCES:

@@ -422,6 +422,7 @@ class VerificationToken(TimeStampedModel):
     class Purpose(models.TextChoices):
         VERIFY = "verify", _("验真")
         SHOW = "show", _("亮证")
+        FILE = "file", _("证照文件二维码")
 
     token_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True)
     licence = models.ForeignKey(
@@ -463,3 +464,83 @@ class VerificationRecord(TimeStampedModel):
     class Meta:
         verbose_name = _("验真记录")
         verbose_name_plural = _("验真记录")
+
+
+class SealKey(TimeStampedModel):
+    """An issuing department's electronic seal (电子印章, GB/T 38540 ``SES_Seal``) and its signing
+    key, for the software seal provider. ``seal`` is the seal maker's signed structure
+    (header, esID, property with the certificate list and validity, picture, maker signature);
+    ``certificate`` is the signer's certificate the seal lists. The private key is encrypted at
+    rest like other secrets (apps.identity.pii); an HSM-backed provider keeps none here."""
+
+    department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("用章部门"),
+        on_delete=models.PROTECT,
+        related_name="seal_keys",
+    )
+    es_id = models.CharField(_("印章标识"), max_length=64, unique=True)
+    public_key = models.CharField(_("签名公钥"), max_length=128)
+    private_key = EncryptedTextField(_("签名私钥（加密）"))
+    certificate = models.JSONField(_("签章人证书"))
+    seal = models.JSONField(_("电子印章数据"))
+    valid_from = models.DateField(_("印章有效期起"))
+    valid_until = models.DateField(_("印章有效期止"))
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("电子印章")
+        verbose_name_plural = _("电子印章")
+        indexes = [models.Index(fields=["department", "valid_until"])]
+
+    def __str__(self) -> str:
+        return self.es_id
+
+
+class LicenceFile(TimeStampedModel):
+    """The rendered, sealed file of one licence version (PDF). ``signed_digest`` is the SM3 of
+    the bytes the seal signs (the rendering); an uploaded file is found by it."""
+
+    licence = models.OneToOneField(
+        Licence, verbose_name=_("电子证照"), on_delete=models.CASCADE, related_name="file"
+    )
+    kind = models.CharField(_("格式"), max_length=8, default="pdf")
+    content = models.BinaryField(_("文件内容"))
+    size = models.PositiveIntegerField(_("大小"))
+    signed_digest = models.CharField(_("签署内容摘要（SM3）"), max_length=64, unique=True)
+    seal_key = models.ForeignKey(
+        SealKey, verbose_name=_("电子印章"), on_delete=models.PROTECT, related_name="files"
+    )
+    signed_at = models.DateTimeField(_("签章时间"))
+
+    class Meta:
+        verbose_name = _("证照文件")
+        verbose_name_plural = _("证照文件")
+
+    def __str__(self) -> str:
+        return f"{self.licence.identifier}.{self.kind}"
+
+
+class StatusSubscription(TimeStampedModel):
+    """A department (or the national sharing platform, a department row with its endpoint) that
+    receives the status changes of licences of some types through the handoff outbox
+    (DOMAIN.md §3.7 point 4). ``licence_types`` empty: every type."""
+
+    department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("订阅部门"),
+        on_delete=models.PROTECT,
+        related_name="licence_subscriptions",
+    )
+    licence_types = models.JSONField(_("证照类型代码"), default=list, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("证照状态订阅")
+        verbose_name_plural = _("证照状态订阅")
+        constraints = [
+            models.UniqueConstraint(fields=["department"], name="licences_one_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.department)

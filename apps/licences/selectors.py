@@ -11,12 +11,14 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.identity.models import Enterprise
 from apps.identity.pii import mask_id_number, mask_name
 from apps.identity.selectors import active_authorisation, enterprise_capacity
 from apps.licences.constants import LicenceStatus
-from apps.licences.models import Licence, LicenceUse, VerificationToken
+from apps.licences.models import Licence, LicenceFile, LicenceUse, SealKey, VerificationToken
+from apps.licences.sealing import detach, verify_signature
 
 # --- the holder's side (wallet) -------------------------------------------------------------
 
@@ -244,3 +246,47 @@ def wallet_licences_for(*, user: Any, enterprise: Any, licence_types: Any) -> li
         .order_by("pk")
         .values_list("identifier", "licence_type__code", "name", "valid_until")
     ]
+
+
+# --- verification of an uploaded file ---------------------------------------------------------
+
+FILE_REASONS = {
+    "no_seal": gettext_lazy("文件没有电子签章，或不是本平台签发的电子证照文件"),
+    "seal_invalid": gettext_lazy("电子印章无效"),
+    "seal_expired": gettext_lazy("电子印章不在有效期内"),
+    "cert_invalid": gettext_lazy("签章人证书无效"),
+    "cert_expired": gettext_lazy("签章人证书不在有效期内"),
+    "cert_not_in_seal": gettext_lazy("签章人证书与电子印章不符"),
+    "hash_mismatch": gettext_lazy("文件内容已被篡改"),
+    "signature_invalid": gettext_lazy("电子签章验证失败"),
+    "seal_revoked": gettext_lazy("电子印章已被吊销"),
+    "seal_wrong_issuer": gettext_lazy("电子印章不属于该证照的颁发机构"),
+    "not_issued": gettext_lazy("未找到与该文件对应的电子证照"),
+}
+
+
+def verify_file(data: bytes, *, today: date | None = None) -> Verification:
+    """Verification by upload: the seal (DOMAIN.md §3.5 checks), that the file is one this
+    platform issued, the issuer's own seal, and the licence's current status and version."""
+    signed, signature = detach(data)
+
+    def revoked(es_id: str) -> bool:
+        return SealKey.objects.filter(es_id=es_id, revoked_at__isnull=False).exists()
+
+    check = verify_signature(signed, signature, today=today, is_revoked=revoked)
+    if not check.ok:
+        return Verification(False, check.reason, str(FILE_REASONS[check.reason]))
+    row = (
+        LicenceFile.objects.select_related(
+            "licence", "licence__licence_type", "licence__issuer", "seal_key"
+        )
+        .filter(signed_digest=check.data_hash)
+        .first()
+    )
+    if row is None:
+        return Verification(False, "not_issued", str(FILE_REASONS["not_issued"]))
+    licence = row.licence
+    if check.signer_code != licence.issuer_code or row.seal_key.es_id != check.es_id:
+        message = str(FILE_REASONS["seal_wrong_issuer"])
+        return Verification(False, "seal_wrong_issuer", message, licence)
+    return verify_licence(licence, today=today)

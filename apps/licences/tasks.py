@@ -11,3 +11,11 @@ def expire_licences() -> int:
     from apps.licences.services import expire_licences as expire
 
     return expire()
+
+
+@shared_task(name="licences.render_file", acks_late=True, ignore_result=True)
+def render_licence_file(licence_id: int) -> None:
+    """After issue: render and seal the version's PDF (idempotent; a download does it too)."""
+    from apps.licences.services import ensure_licence_file
+
+    ensure_licence_file(licence_id=licence_id)

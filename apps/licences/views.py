@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import segno
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import DomainError
@@ -92,9 +98,20 @@ def licence_qr(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def licence_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The licence's metadata (GB/T 36903 fields and face data) as a JSON file. The sealed PDF
-    rendering is the next increment (issue 11, item 4)."""
+    """The sealed PDF of this version (rendered on first need); ``?format=json`` gives the
+    GB/T 36903 metadata and face data instead."""
     licence = selectors.get_licence_for(request.user, pk)
+    if request.GET.get("format") == "json":
+        return _metadata_download(licence)
+    row = services.ensure_licence_file(licence_id=licence.pk)
+    response = HttpResponse(bytes(row.content), content_type="application/pdf")
+    filename = f"licence-{licence.pk}-v{licence.version:03d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _metadata_download(licence: Any) -> HttpResponse:
     body = {
         "certificate_identifier": licence.identifier,
         "certificate_name": licence.name,
@@ -122,19 +139,57 @@ def licence_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    """A per-address counter in the cache for one minute; the address itself is only hashed
+    into the cache key and never stored or logged."""
+    ident = hashlib.sha256(request.META.get("REMOTE_ADDR", "").encode()).hexdigest()[:32]
+    key = f"licences:verify-page:{ident}:{int(time.time() // 60)}"
+    cache.add(key, 0, 70)
+    try:
+        return cache.incr(key) > settings.LICENCE_VERIFY_PAGE_RATE
+    except ValueError:
+        return False
+
+
 def verify(request: HttpRequest) -> HttpResponse:
-    """Public 验真 page: a token from a QR (or typed in)."""
+    """Public 验真 page: a token from a QR (or typed in), or an uploaded licence file."""
     token = request.GET.get("token", "").strip()
-    answer = None
-    if token:
+    answer, error, channel = None, "", "token"
+    if (token or request.method == "POST") and _over_limit(request):
+        response = render(
+            request,
+            "licences/verify.html",
+            {"error": _("查询过于频繁，请一分钟后再试")},
+            status=429,
+        )
+        response["Retry-After"] = "60"
+        return response
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("请选择要核验的电子证照文件")
+        elif upload.size > MAX_UPLOAD:
+            error = _("文件过大（不超过5MB）")
+        else:
+            answer, channel = selectors.verify_file(upload.read()), "file"
+    elif token:
         answer = selectors.verify_token(token[:100])
+    if answer is not None:
         services.record_verification(
             licence=answer.licence,
-            channel="token",
+            channel=channel,
             outcome="valid" if answer.is_valid else "invalid",
             reason=answer.reason,
         )
-    response = render(request, "licences/verify.html", {"answer": answer, "token": token})
+    response = render(
+        request,
+        "licences/verify.html",
+        {"answer": answer, "token": token, "error": error},
+        status=400 if error else 200,
+    )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
