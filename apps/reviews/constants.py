@@ -103,6 +103,9 @@ CHANNEL_CODES: dict[str, dict[str, str]] = {
 }
 ONLINE_CHANNELS = frozenset({RatingChannel.PC, RatingChannel.MOBILE})
 # Channels a person may use (the default channel is the system's alone).
+# The longest free-text comment a rater may type (characters, after trimming).
+COMMENT_MAX = 500
+
 CITIZEN_CHANNELS = [c for c in RatingChannel.values if c != RatingChannel.SYSTEM_DEFAULT]
 
 
