@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -34,8 +33,6 @@ from apps.reviews.services.tickets import (
     _ticket_snapshot,
 )
 from apps.reviews.text import mask_numbers
-
-logger = logging.getLogger(__name__)
 
 
 @transaction.atomic(durable=True)

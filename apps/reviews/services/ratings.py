@@ -3,7 +3,6 @@ moderation of held comments."""
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -47,8 +46,6 @@ from apps.reviews.services.records import (
 )
 from apps.reviews.services.tickets import _open_ticket
 from apps.reviews.text import held_words, mask_numbers
-
-logger = logging.getLogger(__name__)
 
 
 def active_indicator_set(channel: str) -> IndicatorSet | None:

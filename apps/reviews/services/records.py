@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
@@ -28,8 +27,6 @@ from apps.reviews.constants import (
 from apps.reviews.models import (
     ServiceRecord,
 )
-
-logger = logging.getLogger(__name__)
 
 PAD_SALT = "reviews.pad"
 RATEABLE_CASE_STATES = (CaseStatus.COMPLETED, CaseStatus.DELIVERED)

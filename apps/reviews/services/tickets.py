@@ -3,7 +3,6 @@ escalation."""
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -41,8 +40,6 @@ from apps.reviews.permissions import (
     is_staff_of,
 )
 from apps.reviews.text import mask_numbers
-
-logger = logging.getLogger(__name__)
 
 
 def _department_heads(department_id: int) -> list[int]:
