@@ -401,6 +401,10 @@ REVIEWS_DEFAULT_GRADE = env.str("REVIEWS_DEFAULT_GRADE", default="basically_sati
 REVIEWS_CALLBACK_DAYS = env.int("REVIEWS_CALLBACK_DAYS", default=1)  # working days
 REVIEWS_RECTIFY_DAYS = env.int("REVIEWS_RECTIFY_DAYS", default=15)  # working days
 REVIEWS_APPEAL_DAYS = env.int("REVIEWS_APPEAL_DAYS", default=3)  # working days
+# Earlier case nodes the applicant may rate while the case is at them (besides 办结, always
+# rateable): values of apps.reviews.constants.ReviewNode, e.g. "accepted,not_accepted". None by
+# default; a region's ReviewPolicy overrides.
+REVIEWS_RATEABLE_NODES = env.list("REVIEWS_RATEABLE_NODES", default=[])
 # How long a pad/QR rating link stays valid (it is single-use in any case): the default window.
 # The national 好差评 system as a department (USCC) for the push through the handoff outbox;
 # empty: no push. Channel code table "national" or "zhejiang"; dataSource = province code.

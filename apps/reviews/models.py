@@ -6,6 +6,7 @@ Only ``apps.reviews.services`` writes these rows (STYLE.md C3).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,7 @@ from apps.reviews.constants import (
     RaterAnswer,
     RatingChannel,
     RatingSource,
+    ReviewNode,
     ServiceKind,
     TicketStatus,
 )
@@ -45,6 +47,13 @@ class ReviewPolicy(TimeStampedModel):
     callback_days = models.PositiveSmallIntegerField(_("回访核实时限（工作日）"), default=1)
     rectify_days = models.PositiveSmallIntegerField(_("整改时限（工作日）"), default=15)
     appeal_days = models.PositiveSmallIntegerField(_("申诉期限（工作日）"), default=3)
+    # Values of ReviewNode: the earlier case nodes applicants may rate (办结 always).
+    rateable_nodes = models.JSONField(_("可评价的办理环节"), default=list, blank=True)
+
+    def clean(self) -> None:
+        unknown = set(self.rateable_nodes or []) - set(ReviewNode.values)
+        if not isinstance(self.rateable_nodes, list) or unknown:
+            raise ValidationError({"rateable_nodes": _("可评价的办理环节无效")})
 
     class Meta:
         verbose_name = _("好差评时限配置")
@@ -173,6 +182,16 @@ class ServiceRecord(TimeStampedModel):
         blank=True,
         related_name="review_service",
     )
+    # A rated earlier node of a case (ReviewNode; ``case`` stays the completion record's).
+    node_case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("办件（办理环节）"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_node_services",
+    )
+    node = models.CharField(_("办理环节"), max_length=24, choices=ReviewNode.choices, blank=True)
     department = models.ForeignKey(
         "core.Department", verbose_name=_("办理部门"), on_delete=models.PROTECT, related_name="+"
     )
@@ -231,6 +250,13 @@ class ServiceRecord(TimeStampedModel):
         indexes = [
             models.Index(fields=["is_rated", "default_due_at"], name="reviews_svc_default_due"),
             models.Index(fields=["department", "completed_at"], name="reviews_svc_dept"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node_case", "node"],
+                condition=models.Q(node_case__isnull=False),
+                name="reviews_svc_node_once",
+            ),
         ]
 
     def __str__(self) -> str:

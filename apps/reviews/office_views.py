@@ -130,6 +130,41 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
     )
 
 
+@_staff_required
+def moderation_queue(request: HttpRequest) -> HttpResponse:
+    """Held comments (word list): a 管理机构 member releases each or keeps it hidden."""
+    if not selectors.supervised_department_ids(request.user):
+        raise Http404
+    held = selectors.list_held_ratings_for(request.user)
+    if request.method == "POST":
+        rating = held.filter(pk=_int(request.POST.get("rating"))).first()
+        if rating is None:
+            raise Http404
+        decision = request.POST.get("decision")
+        try:
+            if decision not in ("release", "keep"):
+                raise DomainError(_("请选择放行或不予公开"), code="invalid_decision")
+            services.moderate_comment(
+                rating_id=rating.pk, user=request.user, approve=decision == "release"
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("已放行，评价内容将公开") if decision == "release" else _("已设为不予公开"),
+            )
+        return redirect("reviews_office:moderation")
+    return render(request, "reviews/office/moderation.html", {"ratings": held[:100]})
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 @login_required
 def window_service_new(request: HttpRequest) -> HttpResponse:
     """The clerk records a finished window service and gets the pad link and the QR."""

@@ -27,6 +27,11 @@ def case_rating_state(case: Any) -> dict[str, Any]:
     return {"service": service, "ratings": ratings}
 
 
+def case_node_rating(case: Any, node: str) -> Rating | None:
+    """The applicant's rating of an earlier node of the case, if any."""
+    return Rating.objects.filter(service__node_case_id=case.pk, service__node=node).first()
+
+
 def indicator_form(kind: str = ChannelKind.ONLINE) -> list[dict[str, Any]]:
     """The active indicator set of ``kind`` as [{indicator, good: [...], bad: [...]}]."""
     indicator_set = (
@@ -290,6 +295,23 @@ def get_ticket_for(user: Any, ticket_id: int) -> RectificationTicket:
     if ticket is None:
         raise Http404
     return ticket
+
+
+def list_held_ratings_for(user: Any) -> QuerySet[Rating]:
+    """Comments held by the word list, in the departments the user supervises as a member of a
+    政务服务管理机构 (never the user's own department), oldest first. No rater data is loaded."""
+    from apps.reviews.constants import ModerationStatus
+
+    return (
+        Rating.objects.filter(
+            moderation=ModerationStatus.HELD,
+            service__department_id__in=supervised_department_ids(user),
+        )
+        .exclude(service__department_id__in=ticket_department_ids(user))
+        .select_related("service__department")
+        .defer("rater")
+        .order_by("created_at", "pk")
+    )
 
 
 def list_pending_appeals_for(user: Any) -> QuerySet:

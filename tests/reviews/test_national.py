@@ -94,4 +94,4 @@ def test_the_pushed_payloads_pass_the_national_systems_field_check(national, dep
     # then every one is within the interface, with no personal number in clear
     assert [h["event"] for h in envelopes] == ["reviews.rating"]
     assert envelopes[0]["payload"]["evaluateId"] == f"GP-{bad.pk}"
-    assert [simulated_national.check(envelope) for envelope in envelopes] == [[]]
+    assert [simulated_national.check(envelope) for envelope in envelopes] == [[]], envelopes

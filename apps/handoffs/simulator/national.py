@@ -4,10 +4,10 @@ The portal pushes every rating (event ``reviews.rating``) and every rectificatio
 (``reviews.rectification``) to the national system through the handoff outbox; the envelope
 is signed and verified exactly as for a department. In this role the simulator also checks the
 payload against the national interface's field table (DOMAIN.md §2.3): the code lists, the
-mandatory fields, and that no ID or mobile number travels in any field (the portal masks them
-before storing). A payload that fails is refused with 400 and the national error body (the
-portal dead-letters it: bad data does not heal by retrying); one that passes is stored in the
-``national`` table of the record and acknowledged with the national response body, and with
+mandatory fields, and that no ID or mobile number travels in a free-text field (the portal
+masks them before storing). A payload that fails is refused with 400 and the national error
+body (the portal dead-letters it: bad data does not heal by retrying); one that passes is stored
+in the ``national`` table of the record and acknowledged with the national response body, and with
 ``--answer received`` a receipt carrying the national fields is posted back through the
 handoff answer API.
 
@@ -41,17 +41,12 @@ RATING_CODES: dict[str, frozenset[str]] = {
 RATING_REQUIRED = ("evaluateId", "projectNo", "proDepart", "proDepartId", "areaCode", "evalTime")
 RESULT_REQUIRED = ("evaluateId", "rectifyStatus")
 TIME_FORMAT = re.compile(r"^\d{14}$")
+# The free-text fields (code fields such as proDepartId hold an 18-character USCC, which looks
+# like an ID number).
+TEXT_FIELDS = ("writingEvaluation", "taskName", "proDepart", "rectifyMeasure", "rectifyResult")
 # 18-digit resident ID (last character may be X) or a mainland mobile number, not inside a
 # longer run of digits.
 PERSONAL_NUMBER = re.compile(r"(?<!\d)(\d{17}[\dXx]|1[3-9]\d{9})(?!\d)")
-
-
-def _text_values(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [text for item in value.values() for text in _text_values(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _text_values(item)]
-    return [value] if isinstance(value, str) else []
 
 
 def check(envelope: Mapping[str, Any]) -> list[str]:
@@ -63,7 +58,7 @@ def check(envelope: Mapping[str, Any]) -> list[str]:
     # The privacy refusal first: the portal keeps only the start of an error body.
     errors = (
         ["personal number in clear"]
-        if any(PERSONAL_NUMBER.search(text) for text in _text_values(payload))
+        if any(PERSONAL_NUMBER.search(str(payload.get(name) or "")) for name in TEXT_FIELDS)
         else []
     )
     if event == RATING_EVENT:

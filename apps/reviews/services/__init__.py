@@ -16,6 +16,7 @@ from apps.reviews.services.ratings import (
     moderate_comment,
     rate_by_token,
     rate_case,
+    rate_case_node,
     rate_service_followup,
 )
 from apps.reviews.services.records import (
@@ -53,6 +54,7 @@ __all__ = [
     "pad_token",
     "rate_by_token",
     "rate_case",
+    "rate_case_node",
     "rate_service_followup",
     "record_follow_up",
     "record_rectification",

@@ -23,6 +23,7 @@ from apps.reviews.constants import (
     ModerationStatus,
     RatingChannel,
     RatingSource,
+    ReviewNode,
     channel_kind,
     is_bad,
 )
@@ -41,6 +42,7 @@ from apps.reviews.permissions import (
 from apps.reviews.services.records import (
     RATEABLE_CASE_STATES,
     _case_service,
+    _node_service,
     register_completed_cases,
     service_for_pad_token,
 )
@@ -159,7 +161,7 @@ def _create_rating(
 def _lock_service(service_id: int) -> ServiceRecord:
     return (
         ServiceRecord.objects.select_for_update(of=("self",))
-        .select_related("department__region", "case")
+        .select_related("department__region", "case", "node_case")
         .get(pk=service_id)
     )
 
@@ -209,6 +211,61 @@ def rate_case(
         action="reviews.rate",
         obj=rating,
         data={"case": case.pk, "grade": grade, "sequence": rating.sequence},
+    )
+    return rating
+
+
+@transaction.atomic(durable=True)
+def rate_case_node(
+    *,
+    case_id: int,
+    user: Any,
+    node: str,
+    grade: str,
+    channel: str = RatingChannel.PC,
+    options: Sequence[str] = (),
+    comment: str = "",
+    is_anonymous: bool = True,
+) -> Rating:
+    """一事一评 of an earlier node (受理, 补正告知 …) where the region's policy opens it: the
+    applicant or acting agent rates the node once while the case is at it. The node is a
+    service of its own in the statistics; a 差评 opens a ticket as for any rating."""
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("item_version", "department__region", "enterprise")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise DomainError(_("办件不存在"), code="not_found")
+    if (
+        node not in ReviewNode.values
+        or node not in policy_for(case.department.region).rateable_nodes
+    ):
+        raise DomainError(_("该办理环节不开放评价"), code="node_not_rateable")
+    if case.status != node:
+        raise DomainError(_("办件不在该办理环节，不能评价该环节"), code="not_at_node")
+    service = _lock_service(_node_service(case, node).pk)
+    if not can_rate_case_service(user, service):
+        raise DomainError(
+            _("只有本件的申请人或经办人可以评价，工作人员不能评价本部门的服务"), code="not_rater"
+        )
+    if service.ratings.exists():
+        raise DomainError(_("该办理环节已评价"), code="already_rated")
+    rating = _create_rating(
+        service=service,
+        rater=user,
+        grade=grade,
+        channel=channel,
+        options=options,
+        comment=comment,
+        is_anonymous=is_anonymous,
+    )
+    record_audit_event(
+        actor=user,
+        action="reviews.rate",
+        obj=rating,
+        data={"case": case.pk, "node": node, "grade": grade, "sequence": rating.sequence},
     )
     return rating
 
@@ -331,7 +388,9 @@ def apply_default_ratings(*, limit: int = 1000) -> int:
 
 @transaction.atomic(durable=True)
 def moderate_comment(*, rating_id: int, user: Any, approve: bool) -> Rating:
-    """A 管理机构 member releases or rejects a held comment; the grade is never touched."""
+    """A 管理机构 member releases a held comment (public from then on) or keeps it hidden;
+    the grade, which always counted, is never touched. Audited; pushed to the national system
+    once per decision."""
     rating = (
         Rating.objects.select_for_update(of=("self",))
         .select_related("service__department__region")
@@ -343,6 +402,7 @@ def moderate_comment(*, rating_id: int, user: Any, approve: bool) -> Rating:
         raise DomainError(_("该评价不在待审核状态"), code="not_held")
     rating.moderation = ModerationStatus.APPROVED if approve else ModerationStatus.REJECTED
     rating.save(update_fields=["moderation", "updated_at"])
+    national.push_moderation(rating)
     record_audit_event(
         actor=user, action="reviews.moderate", obj=rating, data={"approved": approve}
     )

@@ -78,6 +78,27 @@ def _case_service(case: Case) -> ServiceRecord:
     )
 
 
+def _node_service(case: Case, node: str) -> ServiceRecord:
+    """The service record of an earlier node of a case (helper, no commit): created when the
+    node is first rated, so it is rated at once and never gets a system default."""
+    existing = ServiceRecord.objects.filter(node_case=case, node=node).first()
+    if existing is not None:
+        return existing
+    version = case.item_version
+    return _new_service(
+        kind=ServiceKind.CASE,
+        node_case=case,
+        node=node,
+        department=case.department,
+        item_code=version.implementation_code,
+        item_name=version.name,
+        hall=case.hall,
+        staff=case.accepted_by,
+        summary=version.name,
+        completed_at=timezone.now(),
+    )
+
+
 @transaction.atomic(durable=True)
 def register_completed_cases(*, limit: int = 500) -> int:
     """Give completed cases without one a service record, so the default rating and the
