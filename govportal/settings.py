@@ -405,6 +405,9 @@ REVIEWS_APPEAL_DAYS = env.int("REVIEWS_APPEAL_DAYS", default=3)  # working days
 # rateable): values of apps.reviews.constants.ReviewNode, e.g. "accepted,not_accepted". None by
 # default; a region's ReviewPolicy overrides.
 REVIEWS_RATEABLE_NODES = env.list("REVIEWS_RATEABLE_NODES", default=[])
+# Evidence files of one appeal: at most this many, each checked like a case material
+# (CASES_UPLOAD_TYPES sniffed from the content, CASES_UPLOAD_MAX_BYTES each).
+REVIEWS_APPEAL_MAX_FILES = env.int("REVIEWS_APPEAL_MAX_FILES", default=5)
 # How long a pad/QR rating link stays valid (it is single-use in any case): the default window.
 # The national 好差评 system as a department (USCC) for the push through the handoff outbox;
 # empty: no push. Channel code table "national" or "zhejiang"; dataSource = province code.

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.cases.uploads import case_file_storage
 from apps.core.models import TimeStampedModel
 from apps.reviews.constants import (
     TICKET_TRANSITIONS,
@@ -419,7 +420,8 @@ class Appeal(TimeStampedModel):
     )
     ground = models.CharField(_("申诉理由"), max_length=12, choices=AppealGround.choices)
     statement = models.TextField(_("申诉说明"))
-    evidence = models.TextField(_("证据材料"))
+    # What the evidence shows, in words; files are AppealEvidence rows (one of both is needed).
+    evidence = models.TextField(_("证据材料"), blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=AppealStatus.choices, default=AppealStatus.PENDING
     )
@@ -450,6 +452,40 @@ class Appeal(TimeStampedModel):
                 name="reviews_one_pending_appeal",
             )
         ]
+
+
+def _evidence_path(instance: AppealEvidence, filename: str) -> str:
+    return filename  # services pass a random stored name (apps.cases.uploads.stored_name)
+
+
+class AppealEvidence(TimeStampedModel):
+    """An evidence file of an appeal (申诉证据). Stored privately with the case files, under a
+    random name, type sniffed and size bounded like case materials; it leaves only through the
+    access-checked office view (the department and the 政务服务管理机构, never the rater)."""
+
+    appeal = models.ForeignKey(
+        Appeal, verbose_name=_("申诉"), on_delete=models.PROTECT, related_name="evidence_files"
+    )
+    file = models.FileField(
+        _("文件"), storage=case_file_storage, upload_to=_evidence_path, max_length=200
+    )
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=64)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("申诉证据")
+        verbose_name_plural = _("申诉证据")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id}: {self.original_name}"
 
 
 class ReviewRollup(TimeStampedModel):

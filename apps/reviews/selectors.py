@@ -288,13 +288,32 @@ def get_ticket_for(user: Any, ticket_id: int) -> RectificationTicket:
     ticket = (
         list_tickets_for(user)
         .select_related("rating__indicator_set")
-        .prefetch_related("follow_ups", "appeals")
+        .prefetch_related("follow_ups", "appeals__evidence_files")
         .filter(pk=ticket_id)
         .first()
     )
     if ticket is None:
         raise Http404
     return ticket
+
+
+def get_appeal_evidence_for(user: Any, evidence_id: int) -> Any:
+    """An appeal's evidence file, for the responsible department and the supervising
+    政务服务管理机构 only (never the rater); ``Http404`` for anyone else."""
+    from django.http import Http404
+
+    from apps.reviews.models import AppealEvidence
+
+    evidence = (
+        AppealEvidence.objects.filter(
+            pk=evidence_id, appeal__ticket__department_id__in=visible_department_ids(user)
+        )
+        .only("pk", "file", "original_name", "content_type")
+        .first()
+    )
+    if evidence is None:
+        raise Http404
+    return evidence
 
 
 def list_held_ratings_for(user: Any) -> QuerySet[Rating]:

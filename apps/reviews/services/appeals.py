@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
+from apps.cases import uploads
 from apps.core.exceptions import DomainError
 from apps.notifications.services import notify_users
 from apps.reviews import national, rollups
@@ -19,6 +22,7 @@ from apps.reviews.constants import (
 )
 from apps.reviews.models import (
     Appeal,
+    AppealEvidence,
     Rating,
 )
 from apps.reviews.permissions import (
@@ -35,16 +39,67 @@ from apps.reviews.services.tickets import (
 from apps.reviews.text import mask_numbers
 
 
-@transaction.atomic(durable=True)
-def file_appeal(*, ticket_id: int, user: Any, ground: str, statement: str, evidence: str) -> Appeal:
+def file_appeal(
+    *,
+    ticket_id: int,
+    user: Any,
+    ground: str,
+    statement: str,
+    evidence: str = "",
+    files: Sequence[Any] = (),
+) -> Appeal:
     """申诉 by the responsible department (its administrator) within the appeal period, with
-    evidence; the ticket is 申诉中 until the 政务服务管理机构 decides."""
+    evidence (a description, files, or both); the ticket is 申诉中 until the 政务服务管理机构
+    decides.
+
+    Files are checked like case materials (type sniffed from the content, size bounded, at
+    most ``REVIEWS_APPEAL_MAX_FILES``) before anything is written, stored privately under
+    random names, and removed again if the appeal is refused.
+    """
+    files = [f for f in files if f]
+    if len(files) > settings.REVIEWS_APPEAL_MAX_FILES:
+        raise DomainError(
+            _("证据文件最多 %(n)d 个") % {"n": settings.REVIEWS_APPEAL_MAX_FILES},
+            code="too_many_files",
+        )
+    checked = [(upload, uploads.check_upload(upload)) for upload in files]
+    storage = uploads.case_file_storage()
+    stored: list[tuple[str, uploads.CheckedUpload]] = []
+    try:
+        for upload, check in checked:
+            name = storage.save(f"reviews/{uploads.stored_name(check)}", upload)
+            stored.append((name, check))
+        return _file_appeal(
+            ticket_id=ticket_id,
+            user=user,
+            ground=ground,
+            statement=statement,
+            evidence=evidence,
+            stored=stored,
+        )
+    except Exception:
+        # A refusal must not leave orphan files behind.
+        for name, _check in stored:
+            storage.delete(name)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _file_appeal(
+    *,
+    ticket_id: int,
+    user: Any,
+    ground: str,
+    statement: str,
+    evidence: str,
+    stored: Sequence[tuple[str, uploads.CheckedUpload]],
+) -> Appeal:
     ticket = _lock_ticket(ticket_id)
     if not can_file_appeal(user, ticket):
         raise DomainError(_("只有责任部门的管理员可以申诉"), code="forbidden")
     if ground not in AppealGround.values:
         raise DomainError(_("请选择申诉理由"), code="invalid_ground")
-    if not statement.strip() or not evidence.strip():
+    if not statement.strip() or not (evidence.strip() or stored):
         raise DomainError(_("请填写申诉说明并提供证据材料"), code="evidence_required")
     if timezone.now() > ticket.appeal_due:
         raise DomainError(_("已超过申诉期限"), code="appeal_too_late")
@@ -63,6 +118,18 @@ def file_appeal(*, ticket_id: int, user: Any, ground: str, statement: str, evide
     )
     appeal.full_clean()
     appeal.save()
+    AppealEvidence.objects.bulk_create(
+        AppealEvidence(
+            appeal=appeal,
+            file=name,
+            original_name=check.original_name,
+            content_type=check.content_type,
+            size=check.size,
+            sha256=check.sha256,
+            uploaded_by=user,
+        )
+        for name, check in stored
+    )
     notify_users(
         recipients=_authority_members(ticket.department),
         key=f"reviews:appeal:{appeal.pk}",
@@ -74,7 +141,7 @@ def file_appeal(*, ticket_id: int, user: Any, ground: str, statement: str, evide
         actor=user,
         action="reviews.appeal",
         obj=appeal,
-        data={"ticket": ticket.pk, "ground": ground},
+        data={"ticket": ticket.pk, "ground": ground, "files": [c.sha256 for _n, c in stored]},
     )
     return appeal
 
