@@ -17,6 +17,7 @@ class Policy:
     callback_days: int
     rectify_days: int
     appeal_days: int
+    feedback_days: int = 7
     rateable_nodes: tuple[str, ...] = ()
 
 
@@ -27,6 +28,7 @@ def default_policy() -> Policy:
         callback_days=settings.REVIEWS_CALLBACK_DAYS,
         rectify_days=settings.REVIEWS_RECTIFY_DAYS,
         appeal_days=settings.REVIEWS_APPEAL_DAYS,
+        feedback_days=settings.REVIEWS_FEEDBACK_DAYS,
         rateable_nodes=tuple(settings.REVIEWS_RATEABLE_NODES),
     )
 
@@ -52,6 +54,7 @@ def policy_for(region: Region) -> Policy:
                 callback_days=row.callback_days,
                 rectify_days=row.rectify_days,
                 appeal_days=row.appeal_days,
+                feedback_days=row.feedback_days,
                 rateable_nodes=tuple(row.rateable_nodes or ()),
             )
     return default_policy()

@@ -48,6 +48,7 @@ class ReviewPolicy(TimeStampedModel):
     callback_days = models.PositiveSmallIntegerField(_("回访核实时限（工作日）"), default=1)
     rectify_days = models.PositiveSmallIntegerField(_("整改时限（工作日）"), default=15)
     appeal_days = models.PositiveSmallIntegerField(_("申诉期限（工作日）"), default=3)
+    feedback_days = models.PositiveSmallIntegerField(_("评价人反馈期限（自然日）"), default=7)
     # Values of ReviewNode: the earlier case nodes applicants may rate (办结 always).
     rateable_nodes = models.JSONField(_("可评价的办理环节"), default=list, blank=True)
 
@@ -359,6 +360,8 @@ class RectificationTicket(TimeStampedModel):
     rater_answer_text = models.TextField(_("评价人反馈意见"), blank=True)
     answered_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    # Closed by the beat task because the rater did not answer within the feedback window.
+    closed_without_answer = models.BooleanField(_("逾期未反馈自动办结"), default=False)
     appealed_from = models.CharField(_("申诉前状态"), max_length=20, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("督办级别"), default=0)
     escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)

@@ -29,6 +29,8 @@ from apps.reviews.services.records import (
 )
 from apps.reviews.services.tickets import (
     answer_feedback,
+    close_unanswered_ticket,
+    close_unanswered_tickets,
     escalate_overdue_tickets,
     escalate_ticket,
     is_department_member,
@@ -45,6 +47,8 @@ __all__ = [
     "answer_feedback",
     "apply_default_rating",
     "apply_default_ratings",
+    "close_unanswered_ticket",
+    "close_unanswered_tickets",
     "decide_appeal",
     "escalate_overdue_tickets",
     "escalate_ticket",

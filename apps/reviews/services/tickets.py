@@ -4,9 +4,10 @@ escalation."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +33,7 @@ from apps.reviews.models import (
     FollowUp,
     Rating,
     RectificationTicket,
+    ReviewPolicy,
     ServiceAuthority,
 )
 from apps.reviews.permissions import (
@@ -265,6 +267,64 @@ def answer_feedback(
         actor=user, action="reviews.answer_feedback", obj=ticket, data={"answer": answer}
     )
     return ticket
+
+
+@transaction.atomic(durable=True)
+def close_unanswered_ticket(*, ticket_id: int) -> RectificationTicket | None:
+    """A rectified ticket whose rater did not answer within the region's feedback window
+    (``feedback_days`` natural days after the rectification) closes without an answer: marked
+    ``closed_without_answer``, pushed, the rater told, audited. Idempotent: ``None`` when the
+    ticket is not (or no longer) awaiting feedback or its window has not passed."""
+    ticket = _lock_ticket(ticket_id)
+    if ticket.status != TicketStatus.AWAITING_FEEDBACK or ticket.rectified_at is None:
+        return None
+    days = policy_for(ticket.department.region).feedback_days
+    now = timezone.now()
+    if now < ticket.rectified_at + timedelta(days=days):
+        return None
+    before = _ticket_snapshot(ticket)
+    _move(ticket, TicketStatus.CLOSED)
+    ticket.closed_at = now
+    ticket.closed_without_answer = True
+    ticket.save(update_fields=["status", "closed_at", "closed_without_answer", "updated_at"])
+    _apply_ticket_change(ticket, before)
+    if ticket.rating.rater_id is not None:
+        notify_users(
+            recipients=[ticket.rating.rater_id],
+            key=f"reviews:ticket:{ticket.pk}:auto_closed",
+            kind="reviews.feedback",
+            title=_("您的差评整改工单已逾期未反馈，已自动办结"),
+            url=f"/reviews/feedback/{ticket.pk}/",
+        )
+    national.push_ticket_result(ticket)
+    record_audit_event(
+        actor=None,
+        action="reviews.auto_close",
+        obj=ticket,
+        data={"feedback_days": days, "rectified_at": ticket.rectified_at.isoformat()},
+    )
+    return ticket
+
+
+def close_unanswered_tickets() -> int:
+    """Beat entry: close every ticket past its feedback window, one transaction each. The
+    candidates are those past the shortest window in force; each is re-checked against its own
+    region's window."""
+    shortest = min(
+        [
+            settings.REVIEWS_FEEDBACK_DAYS,
+            *ReviewPolicy.objects.values_list("feedback_days", flat=True),
+        ]
+    )
+    ids = list(
+        RectificationTicket.objects.filter(
+            status=TicketStatus.AWAITING_FEEDBACK,
+            rectified_at__lte=timezone.now() - timedelta(days=shortest),
+        )
+        .order_by("rectified_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for ticket_id in ids if close_unanswered_ticket(ticket_id=ticket_id))
 
 
 @transaction.atomic(durable=True)
