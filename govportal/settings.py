@@ -394,6 +394,12 @@ CELERY_BEAT_SCHEDULE = {
     "reviews-apply-defaults": {"task": "reviews.apply_defaults", "schedule": crontab(minute=20)},
     # Hourly at :40: 督办 of bad-review tickets past their call-back or rectification deadline.
     "reviews-escalate": {"task": "reviews.escalate_overdue", "schedule": crontab(minute=40)},
+    # Hourly at :50: rectified tickets whose rater did not answer within the feedback window
+    # (REVIEWS_FEEDBACK_DAYS / ReviewPolicy.feedback_days) close, audited. Idempotent.
+    "reviews-close-unanswered": {
+        "task": "reviews.close_unanswered",
+        "schedule": crontab(minute=50),
+    },
 }
 
 # --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
@@ -402,6 +408,16 @@ REVIEWS_DEFAULT_GRADE = env.str("REVIEWS_DEFAULT_GRADE", default="basically_sati
 REVIEWS_CALLBACK_DAYS = env.int("REVIEWS_CALLBACK_DAYS", default=1)  # working days
 REVIEWS_RECTIFY_DAYS = env.int("REVIEWS_RECTIFY_DAYS", default=15)  # working days
 REVIEWS_APPEAL_DAYS = env.int("REVIEWS_APPEAL_DAYS", default=3)  # working days
+# A rectified ticket whose rater has not answered within this many natural days is closed by
+# the beat task reviews.close_unanswered (audited; the ticket is marked as closed unanswered).
+REVIEWS_FEEDBACK_DAYS = env.int("REVIEWS_FEEDBACK_DAYS", default=7)  # natural days
+# Earlier case nodes the applicant may rate while the case is at them (besides 办结, always
+# rateable): values of apps.reviews.constants.ReviewNode, e.g. "accepted,not_accepted". None by
+# default; a region's ReviewPolicy overrides.
+REVIEWS_RATEABLE_NODES = env.list("REVIEWS_RATEABLE_NODES", default=[])
+# Evidence files of one appeal: at most this many, each checked like a case material
+# (CASES_UPLOAD_TYPES sniffed from the content, CASES_UPLOAD_MAX_BYTES each).
+REVIEWS_APPEAL_MAX_FILES = env.int("REVIEWS_APPEAL_MAX_FILES", default=5)
 # How long a pad/QR rating link stays valid (it is single-use in any case): the default window.
 # The national 好差评 system as a department (USCC) for the push through the handoff outbox;
 # empty: no push. Channel code table "national" or "zhejiang"; dataSource = province code.

@@ -17,6 +17,8 @@ class Policy:
     callback_days: int
     rectify_days: int
     appeal_days: int
+    feedback_days: int = 7
+    rateable_nodes: tuple[str, ...] = ()
 
 
 def default_policy() -> Policy:
@@ -26,6 +28,8 @@ def default_policy() -> Policy:
         callback_days=settings.REVIEWS_CALLBACK_DAYS,
         rectify_days=settings.REVIEWS_RECTIFY_DAYS,
         appeal_days=settings.REVIEWS_APPEAL_DAYS,
+        feedback_days=settings.REVIEWS_FEEDBACK_DAYS,
+        rateable_nodes=tuple(settings.REVIEWS_RATEABLE_NODES),
     )
 
 
@@ -50,5 +54,15 @@ def policy_for(region: Region) -> Policy:
                 callback_days=row.callback_days,
                 rectify_days=row.rectify_days,
                 appeal_days=row.appeal_days,
+                feedback_days=row.feedback_days,
+                rateable_nodes=tuple(row.rateable_nodes or ()),
             )
     return default_policy()
+
+
+def rateable_nodes_for(region: Region) -> tuple[str, ...]:
+    """The earlier case nodes open to rating in ``region``: one query while no region has a
+    policy of its own (the case page asks this on every visit of a case at such a node)."""
+    if not ReviewPolicy.objects.exists():
+        return tuple(settings.REVIEWS_RATEABLE_NODES)
+    return policy_for(region).rateable_nodes

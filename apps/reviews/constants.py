@@ -103,6 +103,9 @@ CHANNEL_CODES: dict[str, dict[str, str]] = {
 }
 ONLINE_CHANNELS = frozenset({RatingChannel.PC, RatingChannel.MOBILE})
 # Channels a person may use (the default channel is the system's alone).
+# The longest free-text comment a rater may type (characters, after trimming).
+COMMENT_MAX = 500
+
 CITIZEN_CHANNELS = [c for c in RatingChannel.values if c != RatingChannel.SYSTEM_DEFAULT]
 
 
@@ -115,6 +118,17 @@ class ChannelKind(models.TextChoices):
 
 def channel_kind(channel: str) -> str:
     return ChannelKind.ONLINE if channel in ONLINE_CHANNELS else ChannelKind.OFFLINE
+
+
+class ReviewNode(models.TextChoices):
+    """Earlier case nodes a region may open to rating (一事一评 "after a service node",
+    DOMAIN.md §2.4); 办结 is always rateable. A node is rateable while the case is at it: the
+    value is the case status of that node."""
+
+    ACCEPTED = "accepted", _("受理")
+    NOT_ACCEPTED = "not_accepted", _("不予受理")
+    AWAITING_SUPPLEMENT = "awaiting_supplement", _("一次性告知补正")
+    IN_REVIEW = "in_review", _("审查")
 
 
 class ServiceKind(models.TextChoices):

@@ -6,9 +6,11 @@ Only ``apps.reviews.services`` writes these rows (STYLE.md C3).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.cases.uploads import case_file_storage
 from apps.core.models import TimeStampedModel
 from apps.reviews.constants import (
     TICKET_TRANSITIONS,
@@ -22,6 +24,7 @@ from apps.reviews.constants import (
     RaterAnswer,
     RatingChannel,
     RatingSource,
+    ReviewNode,
     ServiceKind,
     TicketStatus,
 )
@@ -45,6 +48,14 @@ class ReviewPolicy(TimeStampedModel):
     callback_days = models.PositiveSmallIntegerField(_("回访核实时限（工作日）"), default=1)
     rectify_days = models.PositiveSmallIntegerField(_("整改时限（工作日）"), default=15)
     appeal_days = models.PositiveSmallIntegerField(_("申诉期限（工作日）"), default=3)
+    feedback_days = models.PositiveSmallIntegerField(_("评价人反馈期限（自然日）"), default=7)
+    # Values of ReviewNode: the earlier case nodes applicants may rate (办结 always).
+    rateable_nodes = models.JSONField(_("可评价的办理环节"), default=list, blank=True)
+
+    def clean(self) -> None:
+        unknown = set(self.rateable_nodes or []) - set(ReviewNode.values)
+        if not isinstance(self.rateable_nodes, list) or unknown:
+            raise ValidationError({"rateable_nodes": _("可评价的办理环节无效")})
 
     class Meta:
         verbose_name = _("好差评时限配置")
@@ -173,6 +184,16 @@ class ServiceRecord(TimeStampedModel):
         blank=True,
         related_name="review_service",
     )
+    # A rated earlier node of a case (ReviewNode; ``case`` stays the completion record's).
+    node_case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("办件（办理环节）"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_node_services",
+    )
+    node = models.CharField(_("办理环节"), max_length=24, choices=ReviewNode.choices, blank=True)
     department = models.ForeignKey(
         "core.Department", verbose_name=_("办理部门"), on_delete=models.PROTECT, related_name="+"
     )
@@ -231,6 +252,13 @@ class ServiceRecord(TimeStampedModel):
         indexes = [
             models.Index(fields=["is_rated", "default_due_at"], name="reviews_svc_default_due"),
             models.Index(fields=["department", "completed_at"], name="reviews_svc_dept"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node_case", "node"],
+                condition=models.Q(node_case__isnull=False),
+                name="reviews_svc_node_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -332,6 +360,8 @@ class RectificationTicket(TimeStampedModel):
     rater_answer_text = models.TextField(_("评价人反馈意见"), blank=True)
     answered_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    # Closed by the beat task because the rater did not answer within the feedback window.
+    closed_without_answer = models.BooleanField(_("逾期未反馈自动办结"), default=False)
     appealed_from = models.CharField(_("申诉前状态"), max_length=20, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("督办级别"), default=0)
     escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
@@ -393,7 +423,8 @@ class Appeal(TimeStampedModel):
     )
     ground = models.CharField(_("申诉理由"), max_length=12, choices=AppealGround.choices)
     statement = models.TextField(_("申诉说明"))
-    evidence = models.TextField(_("证据材料"))
+    # What the evidence shows, in words; files are AppealEvidence rows (one of both is needed).
+    evidence = models.TextField(_("证据材料"), blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=AppealStatus.choices, default=AppealStatus.PENDING
     )
@@ -424,6 +455,40 @@ class Appeal(TimeStampedModel):
                 name="reviews_one_pending_appeal",
             )
         ]
+
+
+def _evidence_path(instance: AppealEvidence, filename: str) -> str:
+    return filename  # services pass a random stored name (apps.cases.uploads.stored_name)
+
+
+class AppealEvidence(TimeStampedModel):
+    """An evidence file of an appeal (申诉证据). Stored privately with the case files, under a
+    random name, type sniffed and size bounded like case materials; it leaves only through the
+    access-checked office view (the department and the 政务服务管理机构, never the rater)."""
+
+    appeal = models.ForeignKey(
+        Appeal, verbose_name=_("申诉"), on_delete=models.PROTECT, related_name="evidence_files"
+    )
+    file = models.FileField(
+        _("文件"), storage=case_file_storage, upload_to=_evidence_path, max_length=200
+    )
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=64)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("申诉证据")
+        verbose_name_plural = _("申诉证据")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id}: {self.original_name}"
 
 
 class ReviewRollup(TimeStampedModel):

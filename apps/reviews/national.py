@@ -19,12 +19,15 @@ from apps.reviews.constants import (
     CHANNEL_CODES,
     NATIONAL_APP_STATUS,
     NATIONAL_CODE,
+    ModerationStatus,
     RatingSource,
 )
 from apps.reviews.models import Rating, RectificationTicket
 
-# 办件状态 proStatus: 1 待办理, 2 办理中, 3 已办结 (a rated service is always done).
+# 办件状态 proStatus: 1 待办理, 2 办理中, 3 已办结.
 PRO_STATUS_DONE = "3"
+PRO_STATUS_IN_PROGRESS = "2"  # an earlier node (受理, 补正告知 …) was rated
+PUBLIC_MODERATION = (ModerationStatus.NOT_NEEDED, ModerationStatus.APPROVED)
 # 评价地址网络 type: 1 互联网.
 NETWORK_INTERNET = "1"
 
@@ -41,22 +44,21 @@ def _stamp(moment: Any) -> str:
 def rating_payload(rating: Rating) -> dict[str, Any]:
     """One rating in the national interface's field names (DOMAIN.md §2.3)."""
     service = rating.service
-    case = service.case
+    case = service.case or service.node_case
     channels = CHANNEL_CODES[settings.REVIEWS_CHANNEL_VARIANT]
     return {
         "pf": channels[rating.channel],
         "satisfaction": str(NATIONAL_CODE[rating.grade]),
         "evalDetail": ",".join(rating.options),
-        "writingEvaluation": rating.comment
-        if NATIONAL_APP_STATUS[rating.moderation] != "3"
-        else "",
+        # Held text is not sent until released; text kept hidden is never sent.
+        "writingEvaluation": rating.comment if rating.moderation in PUBLIC_MODERATION else "",
         "assessNumber": str(rating.sequence),
         "appStatus": NATIONAL_APP_STATUS[rating.moderation],
         "anonymityFlag": "1" if rating.is_anonymous else "2",
         "userProp": "2" if case is not None and case.enterprise_id else "1",
         "isDefault": "1" if rating.source == RatingSource.SYSTEM_DEFAULT else "2",
         "projectNo": case.number if case is not None else f"W{service.pk}",
-        "proStatus": PRO_STATUS_DONE,
+        "proStatus": PRO_STATUS_IN_PROGRESS if service.node else PRO_STATUS_DONE,
         "taskCode": service.item_code,
         "taskName": service.item_name or service.summary,
         "proDepart": service.department.name,
@@ -84,6 +86,22 @@ def push_rating(rating: Rating) -> None:
         target_department=target,
         payload=rating_payload(rating),
         idempotency_key=f"reviews-rating-{rating.pk}",
+    )
+
+
+def push_moderation(rating: Rating) -> None:
+    """The rating again once its held text is decided (appStatus 2 已审核; the text only when
+    released), once per decision."""
+    target = _target()
+    if target is None:
+        return
+    enqueue_handoff(
+        subject=rating,
+        event="reviews.rating",
+        source_department=rating.service.department,
+        target_department=target,
+        payload=rating_payload(rating),
+        idempotency_key=f"reviews-rating-{rating.pk}-{rating.moderation}",
     )
 
 

@@ -15,7 +15,13 @@ urlpatterns = [
         name="ticket_action",
     ),
     path("appeals/<int:appeal_id>/", office_views.appeal_detail, name="appeal"),
+    path(
+        "appeals/evidence/<int:evidence_id>/",
+        office_views.appeal_evidence,
+        name="appeal_evidence",
+    ),
     path("services/new/", office_views.window_service_new, name="window_service"),
+    path("moderation/", office_views.moderation_queue, name="moderation"),
     path("stats/", office_views.stats, name="stats"),
     path("stats.csv", office_views.stats_csv, name="stats_csv"),
 ]

@@ -9,15 +9,17 @@ from typing import Any
 
 import segno
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.cases import uploads
 from apps.core.exceptions import DomainError
 from apps.reviews import charts, selectors, services
 from apps.reviews.constants import (
@@ -72,6 +74,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "follow_up_channels": FollowUpChannel.choices,
             "follow_up_results": FollowUpResult.choices,
             "appeal_grounds": AppealGround.choices,
+            "max_evidence_files": settings.REVIEWS_APPEAL_MAX_FILES,
         },
     )
 
@@ -92,11 +95,15 @@ def ticket_action(request: HttpRequest, ticket_id: int, action: str) -> HttpResp
     if action not in _TICKET_ACTIONS:
         raise Http404
     service, fields = _TICKET_ACTIONS[action]
+    extra: dict[str, Any] = {}
+    if action == "appeal":
+        extra["files"] = request.FILES.getlist("evidence_files")
     try:
         service(
             ticket_id=ticket_id,
             user=request.user,
             **{name: request.POST.get(name, "") for name in fields},
+            **extra,
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -106,8 +113,28 @@ def ticket_action(request: HttpRequest, ticket_id: int, action: str) -> HttpResp
 
 
 @_staff_required
+def appeal_evidence(request: HttpRequest, evidence_id: int) -> FileResponse:
+    """An evidence file, for the responsible department and the 管理机构 only."""
+    evidence = selectors.get_appeal_evidence_for(request.user, evidence_id)
+    response = FileResponse(
+        uploads.open_stored(evidence.file.name),
+        as_attachment=True,
+        filename=evidence.original_name or f"evidence-{evidence.pk}",
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@_staff_required
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    appeal = selectors.list_pending_appeals_for(request.user).filter(pk=appeal_id).first()
+    appeal = (
+        selectors.list_pending_appeals_for(request.user)
+        .prefetch_related("evidence_files")
+        .filter(pk=appeal_id)
+        .first()
+    )
     if appeal is None:
         raise Http404
     if request.method == "POST":
@@ -128,6 +155,41 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
         "reviews/office/appeal_detail.html",
         {"appeal": appeal, "can_decide": is_authority_for(request.user, appeal.ticket.department)},
     )
+
+
+@_staff_required
+def moderation_queue(request: HttpRequest) -> HttpResponse:
+    """Held comments (word list): a 管理机构 member releases each or keeps it hidden."""
+    if not selectors.supervised_department_ids(request.user):
+        raise Http404
+    held = selectors.list_held_ratings_for(request.user)
+    if request.method == "POST":
+        rating = held.filter(pk=_int(request.POST.get("rating"))).first()
+        if rating is None:
+            raise Http404
+        decision = request.POST.get("decision")
+        try:
+            if decision not in ("release", "keep"):
+                raise DomainError(_("请选择放行或不予公开"), code="invalid_decision")
+            services.moderate_comment(
+                rating_id=rating.pk, user=request.user, approve=decision == "release"
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("已放行，评价内容将公开") if decision == "release" else _("已设为不予公开"),
+            )
+        return redirect("reviews_office:moderation")
+    return render(request, "reviews/office/moderation.html", {"ratings": held[:100]})
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 @login_required

@@ -43,8 +43,9 @@ def is_own_service(user: Any, service: ServiceRecord) -> bool:
 
 
 def can_rate_case_service(user: Any, service: ServiceRecord) -> bool:
-    assert service.case is not None
-    return is_applicant(user, service.case) and not is_own_service(user, service)
+    case = service.case or service.node_case
+    assert case is not None
+    return is_applicant(user, case) and not is_own_service(user, service)
 
 
 def can_work_ticket(user: Any, ticket: RectificationTicket) -> bool:

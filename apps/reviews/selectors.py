@@ -27,6 +27,11 @@ def case_rating_state(case: Any) -> dict[str, Any]:
     return {"service": service, "ratings": ratings}
 
 
+def case_node_rating(case: Any, node: str) -> Rating | None:
+    """The applicant's rating of an earlier node of the case, if any."""
+    return Rating.objects.filter(service__node_case_id=case.pk, service__node=node).first()
+
+
 def indicator_form(kind: str = ChannelKind.ONLINE) -> list[dict[str, Any]]:
     """The active indicator set of ``kind`` as [{indicator, good: [...], bad: [...]}]."""
     indicator_set = (
@@ -283,13 +288,49 @@ def get_ticket_for(user: Any, ticket_id: int) -> RectificationTicket:
     ticket = (
         list_tickets_for(user)
         .select_related("rating__indicator_set")
-        .prefetch_related("follow_ups", "appeals")
+        .prefetch_related("follow_ups", "appeals__evidence_files")
         .filter(pk=ticket_id)
         .first()
     )
     if ticket is None:
         raise Http404
     return ticket
+
+
+def get_appeal_evidence_for(user: Any, evidence_id: int) -> Any:
+    """An appeal's evidence file, for the responsible department and the supervising
+    政务服务管理机构 only (never the rater); ``Http404`` for anyone else."""
+    from django.http import Http404
+
+    from apps.reviews.models import AppealEvidence
+
+    evidence = (
+        AppealEvidence.objects.filter(
+            pk=evidence_id, appeal__ticket__department_id__in=visible_department_ids(user)
+        )
+        .only("pk", "file", "original_name", "content_type")
+        .first()
+    )
+    if evidence is None:
+        raise Http404
+    return evidence
+
+
+def list_held_ratings_for(user: Any) -> QuerySet[Rating]:
+    """Comments held by the word list, in the departments the user supervises as a member of a
+    政务服务管理机构 (never the user's own department), oldest first. No rater data is loaded."""
+    from apps.reviews.constants import ModerationStatus
+
+    return (
+        Rating.objects.filter(
+            moderation=ModerationStatus.HELD,
+            service__department_id__in=supervised_department_ids(user),
+        )
+        .exclude(service__department_id__in=ticket_department_ids(user))
+        .select_related("service__department")
+        .defer("rater")
+        .order_by("created_at", "pk")
+    )
 
 
 def list_pending_appeals_for(user: Any) -> QuerySet:

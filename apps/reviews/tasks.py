@@ -17,3 +17,10 @@ def escalate_overdue_tickets() -> int:
     from apps.reviews.services import escalate_overdue_tickets as escalate
 
     return escalate()
+
+
+@shared_task(name="reviews.close_unanswered", acks_late=True)
+def close_unanswered_tickets() -> int:
+    from apps.reviews.services import close_unanswered_tickets as close_unanswered
+
+    return close_unanswered()

@@ -54,6 +54,31 @@ def case_rate(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("cases:detail", case_id)
 
 
+@login_required
+@require_POST
+def case_node_rate(request: HttpRequest, case_id: int, node: str) -> HttpResponse:
+    form = RatingForm(request.POST, option_codes=_option_codes())
+    if not form.is_valid():
+        messages.error(request, _("请选择满意度，文字评价不超过 500 字"))
+        return redirect("cases:detail", case_id)
+    try:
+        services.rate_case_node(
+            case_id=case_id,
+            user=request.user,
+            node=node,
+            grade=form.cleaned_data["grade"],
+            channel=RatingChannel.PC,
+            options=form.cleaned_data["options"],
+            comment=form.cleaned_data["comment"],
+            is_anonymous=form.cleaned_data["is_anonymous"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("感谢您的评价"))
+    return redirect("cases:detail", case_id)
+
+
 def _token_page(request: HttpRequest, token: str, channel: str) -> HttpResponse:
     """The pad (or the phone behind the printed QR): no login, one rating per token."""
     error = ""

@@ -25,3 +25,17 @@ def completed_case(department):
         clerk=clerk_of(department),
         reviewer=reviewer_of(department),
     )
+
+
+@pytest.fixture
+def accepted_case(department):
+    from apps.cases.constants import CaseStatus
+    from tests.cases.factories import case_in, citizen, clerk_of, item_version, reviewer_of
+
+    return case_in(
+        CaseStatus.ACCEPTED,
+        version=item_version(department),
+        applicant=citizen(),
+        clerk=clerk_of(department),
+        reviewer=reviewer_of(department),
+    )

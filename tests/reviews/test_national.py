@@ -8,6 +8,7 @@ import json
 import pytest
 
 from apps.handoffs.models import Handoff
+from apps.handoffs.simulator import national as simulated_national
 from apps.reviews import services
 from apps.reviews.constants import FollowUpChannel, FollowUpResult, Grade
 from tests.core.factories import DepartmentFactory
@@ -75,3 +76,22 @@ def test_nothing_is_pushed_without_a_national_target(department) -> None:
     service = window_service(department)
     services.rate_by_token(token=services.pad_token(service), grade=Grade.SATISFIED)
     assert not Handoff.objects.filter(event__startswith="reviews.").exists()
+
+
+def test_the_pushed_payloads_pass_the_national_systems_field_check(national, department) -> None:
+    # given a bad rating with a number typed in its comment, and a system default rating
+    bad = services.rate_by_token(
+        token=services.pad_token(window_service(department)),
+        grade=Grade.VERY_DISSATISFIED,
+        options=[BAD_REASON],
+        comment="身份证360102199001011234",
+    )
+    # when the national system (the simulator's check) reads the pushed payloads
+    envelopes = [
+        {"event": h.event, "payload": h.payload}
+        for h in Handoff.objects.filter(event__startswith="reviews.").order_by("pk")
+    ]
+    # then every one is within the interface, with no personal number in clear
+    assert [h["event"] for h in envelopes] == ["reviews.rating"]
+    assert envelopes[0]["payload"]["evaluateId"] == f"GP-{bad.pk}"
+    assert [simulated_national.check(envelope) for envelope in envelopes] == [[]], envelopes

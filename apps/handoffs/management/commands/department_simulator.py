@@ -1,6 +1,6 @@
 """``manage.py department_simulator``: run a fake department back-office system (own process).
 
-See ``apps/handoffs/simulator.py`` for what it does and docs/handoffs.md for examples. It talks to
+See ``apps/handoffs/simulator/`` for what it does and docs/handoffs.md for examples. It talks to
 the portal over HTTP only (signed pushes in, OAuth2 API calls out) and never touches the database.
 """
 
