@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.licences",
     "apps.reviews",
+    "apps.bundles",
 ]
 
 MIDDLEWARE = [
@@ -393,6 +394,12 @@ CELERY_BEAT_SCHEDULE = {
     "reviews-apply-defaults": {"task": "reviews.apply_defaults", "schedule": crontab(minute=20)},
     # Hourly at :40: 督办 of bad-review tickets past their call-back or rectification deadline.
     "reviews-escalate": {"task": "reviews.escalate_overdue", "schedule": crontab(minute=40)},
+    # Every BUNDLE_SWEEP_INTERVAL_SECONDS (60 s): re-enqueue the orchestration of bundle
+    # applications with work it has not seen (a lost task, an expired claim). Idempotent.
+    "bundles-sweep": {
+        "task": "bundles.sweep",
+        "schedule": env.float("BUNDLE_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
 }
 
 # --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
