@@ -27,7 +27,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from celery import current_app
+from celery import signature
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -86,7 +86,8 @@ _DECIDED_CASE_STATES = {CaseStatus.DECIDED, CaseStatus.COMPLETED, CaseStatus.DEL
 
 
 def enqueue_advance(application_id: int) -> None:
-    current_app.send_task(ADVANCE_TASK, args=[application_id])
+    """Enqueue the orchestration by task name (no import of the tasks module: no cycle)."""
+    signature(ADVANCE_TASK, args=[application_id]).apply_async()
 
 
 # --- the guide: answers and what applies -----------------------------------------------------
