@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.licences",
     "apps.reviews",
+    "apps.bundles",
 ]
 
 MIDDLEWARE = [
@@ -399,6 +400,12 @@ CELERY_BEAT_SCHEDULE = {
     "reviews-close-unanswered": {
         "task": "reviews.close_unanswered",
         "schedule": crontab(minute=50),
+    },
+    # Every BUNDLE_SWEEP_INTERVAL_SECONDS (60 s): re-enqueue the orchestration of bundle
+    # applications with work it has not seen (a lost task, an expired claim). Idempotent.
+    "bundles-sweep": {
+        "task": "bundles.sweep",
+        "schedule": env.float("BUNDLE_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
 }
 

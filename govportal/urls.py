@@ -20,6 +20,7 @@ api_v1 = [
     path("cases/", include("apps.cases.api_urls")),
     path("licences/", include("apps.licences.api_urls")),
     path("reviews/", include("apps.reviews.api_urls")),
+    path("bundles/", include("apps.bundles.api_urls")),
 ]
 
 # The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
@@ -50,6 +51,7 @@ urlpatterns = [
     path("cases/", include("apps.cases.urls")),
     path("reviews/", include("apps.reviews.urls")),
     path("messages/", include("apps.notifications.urls")),
+    path("bundles/", include("apps.bundles.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -1,0 +1,131 @@
+"""Reads for the bundle pages and API (STYLE.md C0)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+
+from apps.bundles import services
+from apps.bundles.constants import VersionStatus
+from apps.bundles.models import BundleApplication, BundleChild, BundleComponent, BundleVersion
+
+
+def list_published_versions() -> list[BundleVersion]:
+    return list(
+        BundleVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .select_related("bundle", "lead_department", "theme")
+        .order_by("audience", "name")
+    )
+
+
+def get_published_version(code: str) -> BundleVersion | None:
+    """The published version of bundle ``code`` with everything its guide shows."""
+    return (
+        BundleVersion.objects.filter(status=VersionStatus.PUBLISHED, bundle__code=code)
+        .select_related("bundle", "lead_department", "theme")
+        .prefetch_related(
+            "partner_departments",
+            "questions",
+            "edges",
+            "outputs",
+            "fields__targets",
+            "materials__targets",
+            Prefetch(
+                "components",
+                queryset=BundleComponent.objects.select_related(
+                    "item_version__department"
+                ).prefetch_related("item_version__materials"),
+            ),
+        )
+        .first()
+    )
+
+
+@dataclass
+class Guide:
+    """一次告知: what applies for the answers so far, and what the applicant brings."""
+
+    version: BundleVersion
+    answers: dict[str, Any]
+    errors: dict[str, str]
+    questions: list[Any]  # the questions asked (visible), in order
+    complete: bool
+    components: list[BundleComponent] = field(default_factory=list)
+    materials: list[tuple[Any, bool]] = field(default_factory=list)
+    visits: int = 0
+    savings: dict[str, dict[str, int]] = field(default_factory=dict)
+    upstream: dict[str, list[str]] = field(default_factory=dict)
+
+
+def savings_for(version: BundleVersion, components: list[BundleComponent]) -> dict:
+    """减材料、减跑动、减表单、减时限, computed from the catalogue: the same items applied for
+    separately versus the bundle."""
+    separate_materials = sum(len(c.item_version.materials.all()) for c in components)
+    bundle_materials = len(services.routed_materials(version, components))
+    separate_visits = sum(c.item_version.visits_required for c in components)
+    return {
+        "materials": {"separate": separate_materials, "bundle": bundle_materials},
+        "visits": {"separate": separate_visits, "bundle": min(1, separate_visits)},
+        "forms": {"separate": len(components), "bundle": 1},
+        "days": {
+            "separate": sum(c.item_version.promised_limit_days or 0 for c in components),
+            "bundle": version.promised_limit_days,
+        },
+    }
+
+
+def bundle_guide(version: BundleVersion, raw: Mapping[str, Any]) -> Guide:
+    questions = list(version.questions.all())
+    answers, errors, unanswered = services.read_answers(questions, raw)
+    asked = [q for q in questions if q.key in answers or q in unanswered]
+    components = services.applicable_components(list(version.components.all()), answers)
+    keys = {c.key for c in components}
+    upstream: dict[str, list[str]] = {}
+    names = {c.key: c.item_version.name for c in components}
+    for e in version.edges.all():
+        if e.upstream in keys and e.downstream in keys:
+            upstream.setdefault(e.downstream, []).append(names[e.upstream])
+    savings = savings_for(version, components)
+    return Guide(
+        version=version,
+        answers=answers,
+        errors=errors,
+        questions=asked,
+        complete=not unanswered and not errors,
+        components=components,
+        materials=services.routed_materials(version, components),
+        visits=savings["visits"]["bundle"],
+        savings=savings,
+        upstream=upstream,
+    )
+
+
+def get_application_for(user: Any, application_id: int) -> BundleApplication | None:
+    """The applicant's own application (others see nothing)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        BundleApplication.objects.filter(pk=application_id, applicant_user=user)
+        .select_related("version__bundle")
+        .prefetch_related(
+            "version__edges",
+            Prefetch(
+                "children",
+                queryset=BundleChild.objects.select_related(
+                    "component__item_version__department", "case"
+                ).order_by("component__order", "pk"),
+            ),
+        )
+        .first()
+    )
+
+
+def list_applications_for(user: Any) -> list[BundleApplication]:
+    return list(
+        BundleApplication.objects.filter(applicant_user=user)
+        .select_related("version")
+        .order_by("-submitted_at")[:50]
+    )
