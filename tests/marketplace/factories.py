@@ -13,8 +13,8 @@ from apps.marketplace.models import (
     Agency,
     AgencyService,
     IntermediaryService,
-    QualificationGrade,
     Qualification,
+    QualificationGrade,
 )
 from apps.marketplace.services import review_project, submit_project
 from tests.core.factories import DepartmentFactory

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from celery import signature
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +34,8 @@ BEAT_RUN_METHODS = (SelectionMethod.RANDOM, SelectionMethod.CREDIT, SelectionMet
 
 def dispatch_due_projects() -> dict[str, int]:
     """Beat: enqueue closing and selection for every project whose time has come."""
+    # Imported here: tasks import this module (no cycle, HELPERS/STYLE T1).
+    from apps.marketplace import tasks
     now = timezone.now()
     closing = list(
         Project.objects.filter(
@@ -43,7 +43,7 @@ def dispatch_due_projects() -> dict[str, int]:
         ).values_list("pk", flat=True)
     )
     for project_id in closing:
-        signature("marketplace.close_registration", args=[project_id]).apply_async()
+        tasks.close_registration.apply_async(args=[project_id])
     selecting = [
         project.pk
         for project in Project.objects.filter(
@@ -52,7 +52,7 @@ def dispatch_due_projects() -> dict[str, int]:
         if project.method != SelectionMethod.BIDDING or project.bidding_ends_at <= now
     ]
     for project_id in selecting:
-        signature("marketplace.run_selection", args=[project_id]).apply_async()
+        tasks.run_selection.apply_async(args=[project_id])
     return {"closing": len(closing), "selecting": len(selecting)}
 
 
@@ -280,7 +280,7 @@ def run_selection(*, project_id: int) -> bool:
 
 def _owner_project(user: Any, project_id: int) -> Project:
     project = (
-        Project.objects.select_for_update()
+        Project.objects.select_for_update(of=("self",))
         .select_related("service", "owner_enterprise")
         .get(pk=project_id)
     )
