@@ -48,6 +48,7 @@ urlpatterns = [
     path("office/reviews/", include("apps.reviews.office_urls")),
     path("cases/", include("apps.cases.urls")),
     path("reviews/", include("apps.reviews.urls")),
+    path("marketplace/", include("apps.marketplace.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

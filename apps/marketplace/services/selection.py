@@ -36,6 +36,7 @@ def dispatch_due_projects() -> dict[str, int]:
     """Beat: enqueue closing and selection for every project whose time has come."""
     # Imported here: tasks import this module (no cycle, HELPERS/STYLE T1).
     from apps.marketplace import tasks
+
     now = timezone.now()
     closing = list(
         Project.objects.filter(
