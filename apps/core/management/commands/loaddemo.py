@@ -26,6 +26,7 @@ DEMO_LOADERS: list[str] = [
     "apps.cases.demo.load_cases_demo",
     "apps.handoffs.demo.load_handoffs_demo",
     "apps.reviews.demo.load_reviews_demo",
+    "apps.marketplace.demo.load_marketplace_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]
