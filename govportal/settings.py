@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.licences",
     "apps.reviews",
     "apps.bundles",
+    "apps.marketplace",
 ]
 
 MIDDLEWARE = [
@@ -407,7 +408,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bundles.sweep",
         "schedule": env.float("BUNDLE_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    # Every minute: 中介超市 registration windows close and draws / bidding results run at the
+    # announced time with no human step; per-project tasks are idempotent (row locks).
+    "marketplace-dispatch-due": {
+        "task": "marketplace.dispatch_due",
+        "schedule": env.float("MARKETPLACE_DISPATCH_INTERVAL_SECONDS", default=60.0),
+    },
+    # Every 10 minutes: agencies whose 公示 has ended enter the directory.
+    "marketplace-end-publicity": {
+        "task": "marketplace.end_agency_publicity",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Every night at 00:40: expired qualifications suspend the services that need them; notices
+    # go out MARKETPLACE_EXPIRY_NOTICE_DAYS ahead.
+    "marketplace-qualification-expiry": {
+        "task": "marketplace.suspend_expired_qualifications",
+        "schedule": crontab(minute=40, hour=0),
+    },
 }
+
+# --- 中介超市 (marketplace, DOMAIN.md §6; local rules ○, configurable) ---------------------------
+MARKETPLACE_PUBLICITY_DAYS = env.int("MARKETPLACE_PUBLICITY_DAYS", default=5)  # 入驻公示, days
+MARKETPLACE_EXPIRY_NOTICE_DAYS = env.int("MARKETPLACE_EXPIRY_NOTICE_DAYS", default=30)
+# 直接选取 allowed only at or below this budget (yuan), with the reason recorded.
+MARKETPLACE_DIRECT_SELECTION_LIMIT = env.int("MARKETPLACE_DIRECT_SELECTION_LIMIT", default=50000)
 
 # --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
 REVIEWS_DEFAULT_AFTER_DAYS = env.int("REVIEWS_DEFAULT_AFTER_DAYS", default=7)  # natural days

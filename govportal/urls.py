@@ -52,6 +52,7 @@ urlpatterns = [
     path("reviews/", include("apps.reviews.urls")),
     path("messages/", include("apps.notifications.urls")),
     path("bundles/", include("apps.bundles.urls")),
+    path("marketplace/", include("apps.marketplace.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

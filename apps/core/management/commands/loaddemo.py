@@ -27,6 +27,7 @@ DEMO_LOADERS: list[str] = [
     "apps.handoffs.demo.load_handoffs_demo",
     "apps.reviews.demo.load_reviews_demo",
     "apps.bundles.demo.load_bundles_demo",
+    "apps.marketplace.demo.load_marketplace_demo",
 ]
 
 Loader = Callable[..., Mapping[str, int]]

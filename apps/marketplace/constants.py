@@ -1,0 +1,58 @@
+"""Vocabularies of the 中介服务超市 (DOMAIN.md §6)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AgencyStatus(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    PUBLICITY = "publicity", _("公示中")
+    LISTED = "listed", _("已入库")
+    REJECTED = "rejected", _("未通过")
+    SUSPENDED = "suspended", _("暂停承接")
+    EXPELLED = "expelled", _("已清退")
+
+
+class AgencyServiceStatus(models.TextChoices):
+    ACTIVE = "active", _("可承接")
+    SUSPENDED = "suspended", _("已暂停（资质失效）")
+
+
+class SelectionMethod(models.TextChoices):
+    DIRECT = "direct", _("直接选取")
+    RANDOM = "random", _("随机抽取")
+    CREDIT = "credit", _("信用择优")
+    BIDDING = "bidding", _("竞价选取")
+    PROPOSAL = "proposal", _("方案择优")
+
+
+class ProjectStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审核")
+    RETURNED = "returned", _("退回修改")
+    REGISTERING = "registering", _("报名中")
+    SELECTING = "selecting", _("选取中")
+    AWAITING_PICK = "awaiting_pick", _("待业主确定")
+    AWARDED = "awarded", _("已中选")
+    FAILED = "failed", _("项目失败")
+
+
+# Statuses the public may see (采购公告 and results); drafts and projects under review are not.
+PUBLIC_PROJECT_STATUSES = (
+    ProjectStatus.REGISTERING,
+    ProjectStatus.SELECTING,
+    ProjectStatus.AWAITING_PICK,
+    ProjectStatus.AWARDED,
+    ProjectStatus.FAILED,
+)
+
+
+class DrawStatus(models.TextChoices):
+    COMMITTED = "committed", _("已公布承诺值")
+    FROZEN = "frozen", _("名单已冻结")
+    DRAWN = "drawn", _("已抽取")
+
+
+class DrawPurpose(models.TextChoices):
+    WINNER = "winner", _("抽取中选机构")
+    SHORTLIST = "shortlist", _("抽取小名单")

@@ -1,0 +1,185 @@
+"""Reads shared by the marketplace pages and API (STYLE.md: selectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from apps.audit.services import record_audit_event
+from apps.identity.selectors import acting_enterprises
+from apps.marketplace.constants import (
+    PUBLIC_PROJECT_STATUSES,
+    AgencyStatus,
+    DrawStatus,
+    ProjectStatus,
+)
+from apps.marketplace.models import (
+    Agency,
+    AgencyService,
+    Bid,
+    Draw,
+    IntermediaryService,
+    Project,
+)
+from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project, is_operator
+
+# Agencies shown in the public directory: listed, or listed and later suspended (sanctions are
+# public too, DOMAIN.md §6.3); those in 公示 are shown with that status.
+DIRECTORY_STATUSES = (AgencyStatus.PUBLICITY, AgencyStatus.LISTED, AgencyStatus.SUSPENDED)
+
+
+def list_public_services() -> QuerySet[IntermediaryService]:
+    return (
+        IntermediaryService.objects.filter(is_published=True)
+        .select_related("department")
+        .annotate(agency_count=Count("agency_services", filter=Q(agency_services__status="active")))
+        .order_by("code")
+    )
+
+
+def list_directory(*, query: str = "", service_id: int | None = None) -> QuerySet[Agency]:
+    agencies = Agency.objects.filter(status__in=DIRECTORY_STATUSES).select_related("enterprise")
+    if query:
+        agencies = agencies.filter(
+            Q(enterprise__name__icontains=query) | Q(enterprise__uscc=query.upper())
+        )
+    if service_id:
+        agencies = agencies.filter(services__service_id=service_id)
+    return agencies.order_by("-credit_score", "enterprise__uscc").distinct()
+
+
+def get_directory_agency(agency_id: int) -> Agency:
+    offers = AgencyService.objects.select_related("service").order_by("service__code")
+    agency = (
+        Agency.objects.filter(pk=agency_id, status__in=DIRECTORY_STATUSES)
+        .select_related("enterprise")
+        .prefetch_related("qualifications", Prefetch("services", queryset=offers))
+        .first()
+    )
+    if agency is None:
+        raise Http404
+    return agency
+
+
+def list_public_projects(
+    *, query: str = "", status: str = "", method: str = "", service_id: int | None = None
+) -> QuerySet[Project]:
+    projects = Project.objects.filter(status__in=PUBLIC_PROJECT_STATUSES).select_related(
+        "service", "winner__enterprise"
+    )
+    if query:
+        projects = projects.filter(Q(name__icontains=query) | Q(number=query.upper()))
+    if status in PUBLIC_PROJECT_STATUSES:
+        projects = projects.filter(status=status)
+    if method:
+        projects = projects.filter(method=method)
+    if service_id:
+        projects = projects.filter(service_id=service_id)
+    return projects.order_by("-published_at", "-pk")
+
+
+def get_project_for(user: Any, project_id: int) -> Project:
+    """A published project for anyone; an unpublished one only for its owner or the operator."""
+    project = (
+        Project.objects.select_related(
+            "service__department", "owner_enterprise", "winner__enterprise"
+        )
+        .filter(pk=project_id)
+        .first()
+    )
+    if project is None:
+        raise Http404
+    if project.status not in PUBLIC_PROJECT_STATUSES and not (
+        is_operator(user) or can_manage_project(user, project)
+    ):
+        raise Http404
+    return project
+
+
+def get_public_draw(draw_id: int) -> Draw:
+    draw = (
+        Draw.objects.select_related("project__service")
+        .filter(pk=draw_id, project__status__in=PUBLIC_PROJECT_STATUSES)
+        .first()
+    )
+    if draw is None:
+        raise Http404
+    return draw
+
+
+def draw_document(draw: Draw) -> dict[str, Any]:
+    """The published inputs and result (ARCHITECTURE.md contract: /marketplace/draws/<id>.json).
+
+    Before the close only the commitment is public; the frozen list appears at the close; the
+    server seed, the owner's nonce and the result appear once the draw has run. Nothing here is
+    secret after the draw, so anyone can recompute it with scripts/recompute_draw.py.
+    """
+    project = draw.project
+    document: dict[str, Any] = {
+        "id": draw.pk,
+        "project": {"number": project.number, "name": project.name, "method": project.method},
+        "purpose": draw.purpose,
+        "status": draw.status,
+        "algorithm_version": draw.algorithm_version,
+        "seed_commitment": draw.seed_commitment,
+        "committed_at": draw.committed_at.isoformat(),
+    }
+    if draw.status in (DrawStatus.FROZEN, DrawStatus.DRAWN):
+        document.update(
+            registrants=draw.registrants,
+            list_hash=draw.list_hash,
+            public_value=draw.public_value,
+            public_value_source=draw.public_value_source,
+            picks=draw.picks,
+            frozen_at=draw.frozen_at.isoformat() if draw.frozen_at else None,
+        )
+    if draw.status == DrawStatus.DRAWN:
+        document.update(
+            server_seed=draw.server_seed,
+            owner_nonce=draw.owner_nonce,
+            result=draw.result,
+            drawn_at=draw.drawn_at.isoformat() if draw.drawn_at else None,
+        )
+    return document
+
+
+def acting_agencies(user: Any) -> list[Agency]:
+    """Agencies ``user`` may act for (legal rep, licence admin or agent, at L3)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    agencies = Agency.objects.filter(enterprise__in=acting_enterprises(user)).select_related(
+        "enterprise"
+    )
+    return [a for a in agencies if can_act_for_enterprise(user, a.enterprise)]
+
+
+def visible_bids(user: Any, project: Project) -> list[Bid]:
+    """Sealed bidding: before a round closes its bids are visible only to the agency that
+    placed each one; the owner, other agencies and the public see a round once it has closed.
+    An owner's look at a still-sealed round is refused and audited."""
+    now = timezone.now()
+    own_agency_ids = {a.pk for a in acting_agencies(user)}
+    bids = list(
+        Bid.objects.filter(project=project)
+        .select_related("agency__enterprise")
+        .order_by("round_number", "price", "placed_at")
+    )
+    visible: list[Bid] = []
+    hidden = 0
+    for bid in bids:
+        _opens, closes = project.bid_round_window(bid.round_number)
+        if closes <= now or bid.agency_id in own_agency_ids:
+            visible.append(bid)
+        else:
+            hidden += 1
+    if hidden and project.status == ProjectStatus.SELECTING and can_manage_project(user, project):
+        record_audit_event(
+            actor=user,
+            action="marketplace.sealed_bids_refused",
+            obj=project,
+            data={"hidden": hidden},
+        )
+    return visible

@@ -1,0 +1,49 @@
+"""Every write of the 中介超市 (STYLE.md S1), split by sub-domain."""
+
+from apps.marketplace.services.agencies import (
+    declare_agency_service,
+    end_agency_publicity,
+    register_agency,
+    review_agency,
+    save_intermediary_service,
+    suspend_expired_qualifications,
+)
+from apps.marketplace.services.projects import (
+    register_for_project,
+    review_project,
+    set_owner_nonce,
+    submit_project,
+    validate_requirements,
+)
+from apps.marketplace.services.selection import (
+    close_registration,
+    dispatch_due_projects,
+    pick_from_shortlist,
+    place_bid,
+    run_selection,
+    score_registration,
+    select_by_rubric,
+    select_directly,
+)
+
+__all__ = [
+    "close_registration",
+    "declare_agency_service",
+    "dispatch_due_projects",
+    "end_agency_publicity",
+    "pick_from_shortlist",
+    "place_bid",
+    "register_agency",
+    "register_for_project",
+    "review_agency",
+    "review_project",
+    "run_selection",
+    "save_intermediary_service",
+    "score_registration",
+    "select_by_rubric",
+    "select_directly",
+    "set_owner_nonce",
+    "submit_project",
+    "suspend_expired_qualifications",
+    "validate_requirements",
+]

@@ -1,0 +1,267 @@
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.marketplace.constants import AgencyStatus, ProjectStatus
+from apps.marketplace.models import Agency, Project, Registration
+from apps.marketplace.services import (
+    close_registration,
+    place_bid,
+    register_for_project,
+    run_selection,
+    submit_project,
+)
+from tests.identity.factories import EnterpriseFactory
+from tests.marketplace.factories import l3_user, listed_agency, published_project
+
+pytestmark = pytest.mark.django_db
+
+
+def _drawn_project(service, registrants=3):
+    project = published_project(service)
+    for _ in range(registrants):
+        agency = listed_agency(service)
+        register_for_project(
+            user=agency.enterprise.legal_representative, project_id=project.pk, agency_id=agency.pk
+        )
+    with time_machine.travel(project.selection_at, tick=False):
+        close_registration(project_id=project.pk)
+        run_selection(project_id=project.pk)
+    project.refresh_from_db()
+    return project
+
+
+def test_public_project_list_filters_and_hides_unpublished(
+    client, service, django_assert_max_num_queries
+):
+    # given: two published projects and one still under review
+    published_project(service, name="甲项目环评")
+    published_project(service, name="乙项目环评")
+    submit_project(
+        user=l3_user(),
+        enterprise=None,
+        service=service,
+        name="未审核项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    # when: session, count, page of projects, services for the filter
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("marketplace:index"), {"q": "甲项目"})
+    everything = client.get(reverse("marketplace:index"))
+    # then
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "甲项目环评" in content
+    assert "乙项目环评" not in content
+    assert "未审核项目" not in everything.content.decode()
+
+
+def test_unpublished_project_page_is_404_for_others_but_not_for_owner(client, service):
+    owner = l3_user()
+    project = submit_project(
+        user=owner,
+        enterprise=None,
+        service=service,
+        name="未审核项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    url = reverse("marketplace:project", args=[project.pk])
+    assert client.get(url).status_code == 404
+    client.force_login(l3_user())
+    assert client.get(url).status_code == 404
+    client.force_login(owner)
+    assert client.get(url).status_code == 200
+
+
+def test_service_list_and_directory(client, service, django_assert_max_num_queries):
+    listed_agency(service)
+    with django_assert_max_num_queries(3):
+        services_page = client.get(reverse("marketplace:services"))
+    with django_assert_max_num_queries(4):
+        directory = client.get(reverse("marketplace:directory"))
+    agency = Agency.objects.get()
+    with django_assert_max_num_queries(5):
+        detail = client.get(reverse("marketplace:agency", args=[agency.pk]))
+    assert service.name in services_page.content.decode()
+    assert agency.enterprise.name in directory.content.decode()
+    assert "环境影响评价资质" in detail.content.decode()
+
+
+def test_draw_page_and_json_before_and_after(client, service, django_assert_max_num_queries):
+    # given: a published project, not yet closed
+    project = published_project(service)
+    draw = project.draw
+    # when
+    before = client.get(reverse("marketplace:draw_json", args=[draw.pk])).json()
+    # then: only the commitment is public before the close
+    assert before["seed_commitment"] == draw.seed_commitment
+    assert "server_seed" not in before
+    assert "registrants" not in before
+    # and after the draw everything is published
+    drawn = _drawn_project(service)
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("marketplace:draw", args=[drawn.draw.pk]))
+    document = client.get(reverse("marketplace:draw_json", args=[drawn.draw.pk])).json()
+    assert page.status_code == 200
+    assert document["server_seed"] == drawn.draw.server_seed
+    assert document["result"] == [drawn.winner.uscc]
+    assert drawn.winner.enterprise.name in page.content.decode()
+
+
+def test_recompute_script_agrees_with_the_published_json(client, service, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    drawn = _drawn_project(service, registrants=4)
+    source = tmp_path / "draw.json"
+    source.write_text(
+        client.get(reverse("marketplace:draw_json", args=[drawn.draw.pk])).content.decode(),
+        encoding="utf-8",
+    )
+    script = Path(__file__).resolve().parents[2] / "scripts" / "recompute_draw.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), str(source)], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stdout
+    assert json.loads(completed.stdout)["result"] == [drawn.winner.uscc]
+
+
+def test_project_page_for_anonymous_registered_owner(
+    client, service, django_assert_max_num_queries
+):
+    project = published_project(service)
+    agency = listed_agency(service)
+    url = reverse("marketplace:project", args=[project.pk])
+    with django_assert_max_num_queries(4):
+        anonymous = client.get(url)
+    client.force_login(agency.enterprise.legal_representative)
+    response = client.post(
+        reverse("marketplace:project_register", args=[project.pk]), {"agency": agency.pk}
+    )
+    assert anonymous.status_code == 200
+    assert response.status_code == 302
+    assert Registration.objects.get().agency == agency
+    client.force_login(project.owner_user)
+    page = client.get(url)
+    assert "业主随机数" in page.content.decode()
+    client.post(reverse("marketplace:project_nonce", args=[project.pk]), {"nonce": "abc123"})
+    project.draw.refresh_from_db()
+    assert project.draw.owner_nonce == "abc123"
+
+
+def test_stranger_cannot_set_nonce_or_register_for_an_agency(client, service):
+    project = published_project(service)
+    agency = listed_agency(service)
+    client.force_login(l3_user())
+    client.post(reverse("marketplace:project_nonce", args=[project.pk]), {"nonce": "evil"})
+    client.post(reverse("marketplace:project_register", args=[project.pk]), {"agency": agency.pk})
+    project.draw.refresh_from_db()
+    assert project.draw.owner_nonce == ""
+    assert Registration.objects.count() == 0
+
+
+def test_sealed_bids_hidden_from_owner_and_other_agencies_until_round_close(client, service):
+    # given: a bidding project in round one with one bid placed
+    project = published_project(service, method="bidding")
+    a, b = listed_agency(service), listed_agency(service)
+    for agency in (a, b):
+        register_for_project(
+            user=agency.enterprise.legal_representative, project_id=project.pk, agency_id=agency.pk
+        )
+    url = reverse("marketplace:project", args=[project.pk])
+    with time_machine.travel(project.selection_at, tick=False):
+        close_registration(project_id=project.pk)
+        place_bid(
+            user=a.enterprise.legal_representative,
+            project_id=project.pk,
+            agency_id=a.pk,
+            price=70000,
+        )
+        client.force_login(b.enterprise.legal_representative)
+        other_agency = client.get(url).content.decode()
+        client.force_login(a.enterprise.legal_representative)
+        own = client.get(url).content.decode()
+        client.force_login(project.owner_user)
+        owner = client.get(url).content.decode()
+    _opens, closes = project.bid_round_window(1)
+    with time_machine.travel(closes, tick=False):
+        client.logout()
+        after = client.get(url).content.decode()
+    # then
+    assert "70000" not in other_agency
+    assert "70000" not in owner
+    assert "70000" in own
+    assert "70000" in after
+    assert AuditEvent.objects.filter(action="marketplace.sealed_bids_refused").count() == 1
+
+
+def test_agency_join_page(client, service):
+    rep = l3_user()
+    enterprise = EnterpriseFactory(legal_representative=rep)
+    client.force_login(rep)
+    response = client.post(
+        reverse("marketplace:join"),
+        {
+            "enterprise": enterprise.pk,
+            "contact_phone": "0791-1",
+            "service": service.pk,
+            "qualification_code": "EIA",
+            "qualification_name": "环评",
+            "grade": 3,
+            "number": "HP-1",
+            "issuer": "省生态环境厅",
+            "valid_from": "2025-01-01",
+            "valid_until": (timezone.localdate() + timedelta(days=300)).isoformat(),
+            "commitment": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Agency.objects.get().status == AgencyStatus.PENDING
+
+
+def test_project_form_refuses_added_barrier_with_reason(client, service):
+    client.force_login(l3_user())
+    closes = timezone.localtime() + timedelta(days=2)
+    data = {
+        "name": "环评项目",
+        "service": service.pk,
+        "scope": "报告表",
+        "requirement_code": "EIA",
+        "requirement_grade": 3,
+        "budget": "80000",
+        "time_limit_days": 30,
+        "method": "random",
+        "registration_closes_at": closes.strftime("%Y-%m-%dT%H:%M"),
+        "selection_at": (closes + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "big_list_size": 0,
+        "small_list_size": 0,
+        "bid_rounds": 0,
+        "bid_round_minutes": 0,
+    }
+    refused = client.post(reverse("marketplace:project_new"), data)
+    assert refused.status_code == 200
+    assert "等级要求高于法定要求" in refused.content.decode()
+    assert Project.objects.count() == 0
+    data["requirement_grade"] = 2
+    accepted = client.post(reverse("marketplace:project_new"), data)
+    assert accepted.status_code == 302
+    assert Project.objects.get().status == ProjectStatus.SUBMITTED
