@@ -1,0 +1,275 @@
+"""Every citizen page on a phone, and the citizen and office pages under axe-core.
+
+At 390 × 844 (a common phone) each page must fit the screen — the document is never wider
+than the viewport — and axe-core must report no violation and no colour-contrast result it
+could not decide ("needs review"): such a result is resolved by giving the text a background
+axe can read (a flat colour, not a gradient or an image), never by excluding the element.
+
+axe-core is vendored in tests/e2e/vendor (MPL-2.0, see the README there) and evaluated in the
+page through the DevTools protocol, so the pages keep their strict Content-Security-Policy.
+Each test walks many pages and reports every problem at once rather than stopping at the
+first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from apps.cases.constants import CaseStatus
+from apps.cases.models import Case
+from apps.identity.constants import StaffRole
+from tests.cases.factories import case_in, citizen, item_version, reviewer_of
+from tests.identity.factories import StaffMembershipFactory, UserFactory
+from tests.licences.factories import person_licence
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
+
+PASSWORD = "correct-horse-battery"  # the factories' password (tests/e2e/conftest.py)
+PHONE = {"width": 390, "height": 844}
+AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
+
+# Violations of every rule axe runs by default (WCAG 2.1 A/AA and best practices), and the
+# colour-contrast checks axe could not decide.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations', 'incomplete']});
+  const nodes = (rule) => rule.nodes.slice(0, 5).map((node) => ({
+    target: node.target.join(' '),
+    why: (node.failureSummary || (node.any[0] || {}).message || '').slice(0, 300),
+  }));
+  return {
+    violations: result.violations.map((rule) => ({id: rule.id, nodes: nodes(rule)})),
+    undecided: result.incomplete
+      .filter((rule) => rule.id === 'color-contrast')
+      .map((rule) => ({id: rule.id, nodes: nodes(rule)})),
+  };
+}"""
+
+# The elements that stick out past the right edge, to say where an overflow comes from.
+WIDE_ELEMENTS = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+    .slice(0, 5)
+    .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`);
+}"""
+
+
+@dataclass
+class Portal:
+    code: str
+    name: str
+    citizen: Any
+    clerk: Any
+    cases: dict[str, Case]
+    licence_pk: int
+
+
+@pytest.fixture
+def portal(transactional_db, department) -> Portal:
+    """One item, a citizen with cases in the states a citizen meets, a licence, a clerk."""
+    from apps.core import calendar
+    from apps.core.services import seed_calendar
+    from apps.licences.seed import ensure_seed_catalogue
+
+    # Idempotent; only needed when the first test of a --reuse-db run meets a flushed database.
+    ensure_seed_catalogue()
+    seed_calendar(first_year=2025)
+    calendar.invalidate_calendar()
+    version = item_version(department)
+    applicant, reviewer = citizen(), reviewer_of(department)
+    clerk = StaffMembershipFactory(
+        department=department, role=StaffRole.CLERK, user=UserFactory(staff=True)
+    ).user
+    cases = {
+        status: case_in(
+            status, version=version, applicant=applicant, clerk=clerk, reviewer=reviewer
+        )
+        for status in (
+            CaseStatus.DRAFT,
+            CaseStatus.SUBMITTED,
+            CaseStatus.AWAITING_SUPPLEMENT,
+            CaseStatus.NOT_ACCEPTED,
+            CaseStatus.ACCEPTED,
+            CaseStatus.COMPLETED,
+        )
+    }
+    licence = person_licence(department, holder=applicant)
+    return Portal(
+        code=version.implementation_code,
+        name=version.name,
+        citizen=applicant,
+        clerk=clerk,
+        cases=cases,
+        licence_pk=licence.pk,
+    )
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        locale="zh-CN", viewport=PHONE, timezone_id="Asia/Shanghai", is_mobile=True
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def problems_on(page: Page, base: str, path: str, *, axe: bool = True) -> list[str]:
+    """What is wrong with one page at phone width: status, overflow, axe findings."""
+    response = page.goto(base + path)
+    found: list[str] = []
+    if response is None or response.status != 200:
+        return [f"{path}: HTTP {response.status if response else 'no response'}"]
+    if urlsplit(page.url).path != urlsplit(path).path:
+        return [f"{path}: redirected to {page.url}"]
+    scroll_width, viewport = page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    if scroll_width > viewport:
+        wide = ", ".join(page.evaluate(WIDE_ELEMENTS))
+        found.append(f"{path}: {scroll_width}px wide at {viewport}px ({wide})")
+    if axe:
+        page.evaluate(AXE_SOURCE)
+        result = page.evaluate(AXE_RUN)
+        for kind in ("violations", "undecided"):
+            for rule in result[kind]:
+                nodes = json.dumps(rule["nodes"], ensure_ascii=False)
+                found.append(f"{path}: axe {kind} {rule['id']} {nodes}")
+    return found
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名或手机号码").fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def citizen_paths(portal: Portal) -> list[str]:
+    case = {status: c.pk for status, c in portal.cases.items()}
+    return [
+        "/cases/mine/",
+        f"/cases/apply/{portal.code}/",
+        f"/cases/{case[CaseStatus.DRAFT]}/",
+        f"/cases/{case[CaseStatus.SUBMITTED]}/",
+        f"/cases/{case[CaseStatus.AWAITING_SUPPLEMENT]}/",
+        f"/cases/{case[CaseStatus.AWAITING_SUPPLEMENT]}/notice/supplement/",
+        f"/cases/{case[CaseStatus.NOT_ACCEPTED]}/",
+        f"/cases/{case[CaseStatus.NOT_ACCEPTED]}/notice/not-accepted/",
+        f"/cases/{case[CaseStatus.ACCEPTED]}/",
+        f"/cases/{case[CaseStatus.ACCEPTED]}/notice/acceptance/",
+        f"/cases/{case[CaseStatus.COMPLETED]}/",
+        "/accounts/profile/",
+        "/accounts/service-code/",
+        "/licences/",
+        f"/licences/{portal.licence_pk}/",
+    ]
+
+
+def public_paths(portal: Portal) -> list[str]:
+    return [
+        "/",
+        "/catalog/",
+        "/catalog/?event=birth",
+        f"/catalog/search/?q={portal.name}",
+        "/catalog/search/?q=没有这样的事项",
+        f"/catalog/items/{portal.code}/",
+        "/accounts/login/",
+        "/accounts/register/",
+        "/reviews/",
+        "/licences/verify/",
+    ]
+
+
+def test_every_citizen_page_fits_a_phone_and_passes_axe(
+    live_server, phone: Page, portal: Portal
+) -> None:
+    # given
+    base = live_server.url
+    problems: list[str] = []
+
+    # when: the public pages, then the signed-in citizen's pages
+    for path in public_paths(portal):
+        problems += problems_on(phone, base, path)
+    sign_in(phone, base, portal.citizen.username)
+    for path in citizen_paths(portal):
+        problems += problems_on(phone, base, path)
+
+    # then
+    assert problems == [], "\n".join(problems)
+
+
+def test_elder_mode_pages_fit_a_phone_and_pass_axe(
+    live_server, phone: Page, portal: Portal
+) -> None:
+    # given: 长辈模式 on (larger text makes long values and labels wider)
+    base = live_server.url
+    phone.goto(base + "/")
+    phone.get_by_role("button", name="长辈模式").click()
+    phone.wait_for_selector("body.elder")
+    sign_in(phone, base, portal.citizen.username)
+    awaiting = portal.cases[CaseStatus.AWAITING_SUPPLEMENT].pk
+    paths = [
+        "/",
+        f"/catalog/search/?q={portal.name}",
+        f"/catalog/items/{portal.code}/",
+        "/cases/mine/",
+        f"/cases/apply/{portal.code}/",
+        f"/cases/{awaiting}/",
+        f"/cases/{portal.cases[CaseStatus.COMPLETED].pk}/",
+        "/accounts/profile/",
+        "/licences/",
+    ]
+
+    # when
+    problems = [problem for path in paths for problem in problems_on(phone, base, path)]
+
+    # then
+    assert phone.locator("body.elder").count() == 1
+    assert problems == [], "\n".join(problems)
+
+
+def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal: Portal) -> None:
+    # given: the window clerk of the item's department
+    base = live_server.url
+    sign_in(phone, base, portal.clerk.username)
+    submitted = portal.cases[CaseStatus.SUBMITTED].pk
+    paths = [
+        "/office/",
+        "/office/cases/",
+        "/office/cases/?scope=all",
+        f"/office/intake/?item={portal.code}",
+        f"/office/cases/{submitted}/",
+        f"/office/cases/{portal.cases[CaseStatus.AWAITING_SUPPLEMENT].pk}/",
+        f"/office/cases/{portal.cases[CaseStatus.COMPLETED].pk}/",
+        "/office/intake/",
+        "/office/identify/",
+    ]
+
+    # when
+    problems = [problem for path in paths for problem in problems_on(phone, base, path)]
+
+    # when: the clerk opens every action panel of a new case (their controls are checked too)
+    phone.goto(f"{base}/office/cases/{submitted}/")
+    for summary in phone.locator("details > summary").all():
+        summary.click()
+    phone.evaluate(AXE_SOURCE)
+    result = phone.evaluate(AXE_RUN)
+    problems += [
+        f"/office/cases/{submitted}/ (panels open): axe {kind} {rule['id']}"
+        for kind in ("violations", "undecided")
+        for rule in result[kind]
+    ]
+
+    # then
+    assert problems == [], "\n".join(problems)
