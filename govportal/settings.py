@@ -401,6 +401,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("BUNDLE_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
 }
+# How long a worker's claim on a bundle child (creating and submitting its case) lasts before
+# another run may take it over (apps.bundles.services.applications; a killed worker's claim).
+BUNDLE_CLAIM_LEASE_SECONDS = env.int("BUNDLE_CLAIM_LEASE_SECONDS", default=300)
+# The sweeper leaves alone applications touched more recently than this (their task is likely
+# still queued).
+BUNDLE_SWEEP_STALE_SECONDS = env.int("BUNDLE_SWEEP_STALE_SECONDS", default=120)
 
 # --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
 REVIEWS_DEFAULT_AFTER_DAYS = env.int("REVIEWS_DEFAULT_AFTER_DAYS", default=7)  # natural days

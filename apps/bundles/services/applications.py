@@ -29,6 +29,7 @@ from typing import Any
 
 from celery import signature
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -76,7 +77,6 @@ from apps.core.exceptions import DomainError
 logger = logging.getLogger(__name__)
 
 ADVANCE_TASK = "bundles.advance"
-LEASE = timedelta(minutes=5)
 GRANTED = {Decision.APPROVED, Decision.PARTIAL}
 _CLOSED_CASE_STATES = {
     CaseStatus.NOT_ACCEPTED,
@@ -461,7 +461,7 @@ def _claim(child_id: int) -> uuid.UUID | None:
         child.state = ChildState.STARTING
         child.claim_token = uuid.uuid4()
         child.claimed_at = child.claimed_at or now
-        child.lease_until = now + LEASE
+        child.lease_until = now + timedelta(seconds=settings.BUNDLE_CLAIM_LEASE_SECONDS)
         child.attempts += 1
         child.save(
             update_fields=[
@@ -778,11 +778,13 @@ def withdraw_bundle_application(
     return application
 
 
-def sweep_bundle_applications(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
+def sweep_bundle_applications(*, stale_after: timedelta | None = None) -> int:
     """Re-enqueue the orchestration of applications with work it has not seen: a child decided
     after the last pass, an expired claim, a submitted child whose case closed, or no pass at
     all (the task was lost with a worker or Redis). Returns how many were enqueued."""
     now = timezone.now()
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.BUNDLE_SWEEP_STALE_SECONDS)
     cutoff = now - stale_after
     pending_children = BundleChild.objects.filter(application=OuterRef("pk")).filter(
         Q(decided_at__gt=F("application__advanced_at"))
