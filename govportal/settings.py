@@ -426,6 +426,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40, hour=0),
     },
 }
+# How long a worker's claim on a bundle child (creating and submitting its case) lasts before
+# another run may take it over (apps.bundles.services.applications; a killed worker's claim).
+BUNDLE_CLAIM_LEASE_SECONDS = env.int("BUNDLE_CLAIM_LEASE_SECONDS", default=300)
+# The sweeper leaves alone applications touched more recently than this (their task is likely
+# still queued).
+BUNDLE_SWEEP_STALE_SECONDS = env.int("BUNDLE_SWEEP_STALE_SECONDS", default=120)
 
 # --- 中介超市 (marketplace, DOMAIN.md §6; local rules ○, configurable) ---------------------------
 MARKETPLACE_PUBLICITY_DAYS = env.int("MARKETPLACE_PUBLICITY_DAYS", default=5)  # 入驻公示, days

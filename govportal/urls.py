@@ -42,6 +42,7 @@ urlpatterns = [
     path("accounts/", include("apps.identity.urls")),
     path("office/", office_home, name="office-home"),
     path("office/handoffs/", include("apps.handoffs.urls")),
+    path("office/bundles/", include("apps.bundles.office_urls")),
     # SSO (OIDC discovery at /.well-known/openid-configuration) and the OAuth2 token endpoint
     # for department clients (client credentials): apps/identity/oidc_urls.py.
     path("", include("apps.identity.oidc_urls")),

@@ -420,6 +420,17 @@ class BundleApplication(TimeStampedModel):
     deadline = models.DateTimeField(_("承诺办结日期"))
     concluded_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    # 一窗受理: the comprehensive-window clerk who accepted the bundle once; children started
+    # later are accepted in the same clerk's name for their own departments.
+    accepted_at = models.DateTimeField(_("综合窗口受理时间"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("综合窗口受理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # When the orchestration last looked at every child (services.advance_bundle_application);
     # the sweeper re-enqueues applications with work newer than this.
     advanced_at = models.DateTimeField(_("最近编排时间"), null=True, blank=True)

@@ -129,3 +129,65 @@ def list_applications_for(user: Any) -> list[BundleApplication]:
         .select_related("version")
         .order_by("-submitted_at")[:50]
     )
+
+
+def clerk_department_ids(user: Any) -> list[int]:
+    from apps.cases.permissions import CLERK_ROLES
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(is_active=True, role__in=CLERK_ROLES).values_list(
+            "department_id", flat=True
+        )
+    )
+
+
+def list_bundle_queue_for_clerk(user: Any, *, limit: int = 100) -> list[BundleApplication]:
+    """Applications in progress with a child in one of the clerk's departments, the most
+    urgent (earliest promised date) first."""
+    departments = clerk_department_ids(user)
+    return list(
+        BundleApplication.objects.filter(
+            status="in_progress",
+            children__component__item_version__department_id__in=departments,
+        )
+        .distinct()
+        .select_related("version")
+        .order_by("deadline")[:limit]
+    )
+
+
+def get_application_for_clerk(user: Any, application_id: int) -> BundleApplication | None:
+    departments = clerk_department_ids(user)
+    return (
+        BundleApplication.objects.filter(
+            pk=application_id, children__component__item_version__department_id__in=departments
+        )
+        .distinct()
+        .select_related("version", "accepted_by")
+        .prefetch_related(
+            "version__edges",
+            Prefetch(
+                "children",
+                queryset=BundleChild.objects.select_related(
+                    "component__item_version__department", "case"
+                ).order_by("component__order", "pk"),
+            ),
+        )
+        .first()
+    )
+
+
+def deadline_colour(application: BundleApplication) -> str:
+    """green / yellow (two working days or fewer left) / red (overdue)."""
+    from django.utils import timezone
+
+    from apps.core import calendar
+
+    now = timezone.now()
+    if application.deadline < now:
+        return "red"
+    if calendar.count_working_days(now, application.deadline) <= 2:
+        return "yellow"
+    return "green"

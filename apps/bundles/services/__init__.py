@@ -1,6 +1,7 @@
 """Every write of the bundles app (STYLE.md C3): definitions and applications."""
 
 from apps.bundles.services.applications import (
+    accept_bundle_application,
     advance_bundle_application,
     applicable_components,
     derive_status,
@@ -30,6 +31,7 @@ from apps.bundles.services.definitions import (
 
 __all__ = [
     "PublishRefused",
+    "accept_bundle_application",
     "advance_bundle_application",
     "applicable_components",
     "applicant_kind",

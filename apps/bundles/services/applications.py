@@ -29,6 +29,7 @@ from typing import Any
 
 from celery import signature
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -57,10 +58,11 @@ from apps.bundles.models import (
 )
 from apps.bundles.services.definitions import applicant_kind
 from apps.cases.constants import CaseStatus, Decision
-from apps.cases.exceptions import IllegalTransition
+from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
 from apps.cases.models import Case
-from apps.cases.permissions import CaseActor
+from apps.cases.permissions import CLERK_ROLES, CaseActor
 from apps.cases.services import (
+    accept_case,
     add_material_licence,
     add_material_upload,
     create_draft,
@@ -75,7 +77,6 @@ from apps.core.exceptions import DomainError
 logger = logging.getLogger(__name__)
 
 ADVANCE_TASK = "bundles.advance"
-LEASE = timedelta(minutes=5)
 GRANTED = {Decision.APPROVED, Decision.PARTIAL}
 _CLOSED_CASE_STATES = {
     CaseStatus.NOT_ACCEPTED,
@@ -460,7 +461,7 @@ def _claim(child_id: int) -> uuid.UUID | None:
         child.state = ChildState.STARTING
         child.claim_token = uuid.uuid4()
         child.claimed_at = child.claimed_at or now
-        child.lease_until = now + LEASE
+        child.lease_until = now + timedelta(seconds=settings.BUNDLE_CLAIM_LEASE_SECONDS)
         child.attempts += 1
         child.save(
             update_fields=[
@@ -590,7 +591,61 @@ def start_child(*, child_id: int) -> bool:
         record_audit_event(
             actor=None, action="bundles.child_submitted", obj=mine, data={"case": case.pk}
         )
+    if application.accepted_by_id is not None:
+        _accept_child(case.pk, application.accepted_by)
     return True
+
+
+_ACCEPTABLE = {CaseStatus.SUBMITTED, CaseStatus.PRECHECKED, CaseStatus.SUPPLEMENTED}
+
+
+def _accept_child(case_id: int, clerk: Any) -> bool:
+    """Accept one child case for its department in ``clerk``'s name; False when the clerk
+    may not (no role in that department) or the case is not awaiting acceptance."""
+    try:
+        accept_case(case_id=case_id, actor=CaseActor.of(clerk))
+    except (CaseActionForbidden, IllegalTransition, DomainError) as exc:
+        logger.info(
+            "bundles.child_not_accepted",
+            extra={"case_id": case_id, "code": getattr(exc, "code", "")},
+        )
+        return False
+    return True
+
+
+def accept_bundle_application(*, application_id: int, clerk: Any) -> dict[str, int]:
+    """一窗受理: the comprehensive-window clerk accepts the bundle once. Every child case now
+    awaiting acceptance is accepted for its own department (its own 办件编号 and legal
+    acceptance through the cases state machine); children started later are accepted as they
+    are submitted. Returns ``{"accepted": n, "left": m}`` (m: children the clerk holds no
+    window role for, left to their department). Refused when the clerk serves none of the
+    bundle's departments or the application is not in progress."""
+    with transaction.atomic(durable=True):
+        application = BundleApplication.objects.select_for_update().get(pk=application_id)
+        if application.status != ApplicationStatus.IN_PROGRESS:
+            raise DomainError(_("该一件事不在办理中，不能受理"), code="illegal_transition")
+        departments = set(
+            application.children.values_list("component__item_version__department_id", flat=True)
+        )
+        served = set(
+            clerk.memberships.filter(
+                department_id__in=departments, is_active=True, role__in=CLERK_ROLES
+            ).values_list("department_id", flat=True)
+        )
+        if not served:
+            raise DomainError(_("您不是该一件事任何部门的窗口人员"), code="forbidden")
+        if application.accepted_at is None:
+            application.accepted_at = timezone.now()
+            application.accepted_by = clerk
+            application.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+            record_audit_event(actor=clerk, action="bundles.accepted", obj=application)
+    accepted = left = 0
+    for child in application.children.filter(case__status__in=list(_ACCEPTABLE)):
+        if _accept_child(child.case_id, clerk):
+            accepted += 1
+        else:
+            left += 1
+    return {"accepted": accepted, "left": left}
 
 
 def _published_or_retired(version_id: int) -> BundleVersion:
@@ -723,11 +778,13 @@ def withdraw_bundle_application(
     return application
 
 
-def sweep_bundle_applications(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
+def sweep_bundle_applications(*, stale_after: timedelta | None = None) -> int:
     """Re-enqueue the orchestration of applications with work it has not seen: a child decided
     after the last pass, an expired claim, a submitted child whose case closed, or no pass at
     all (the task was lost with a worker or Redis). Returns how many were enqueued."""
     now = timezone.now()
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.BUNDLE_SWEEP_STALE_SECONDS)
     cutoff = now - stale_after
     pending_children = BundleChild.objects.filter(application=OuterRef("pk")).filter(
         Q(decided_at__gt=F("application__advanced_at"))
