@@ -118,8 +118,12 @@ def test_language_switch_shows_english(live_server, page: Page) -> None:
 
 
 def test_office_workbench_warns_when_holidays_are_missing(live_server, page: Page) -> None:
-    # given: a clerk signed in, and no State Council arrangement entered for any year
+    # given: a staff user who may load the holiday arrangements (only they see the warning),
+    # signed in, and no State Council arrangement entered for any year
+    from django.contrib.auth.models import Permission
+
     clerk = UserFactory(staff=True, username="clerk-wang")
+    clerk.user_permissions.add(Permission.objects.get(codename="change_calendaryear"))
     client = Client()
     client.force_login(clerk)
     session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
