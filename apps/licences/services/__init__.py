@@ -21,6 +21,7 @@ from apps.licences.services.decisions import issue_result_licence
 from apps.licences.services.files import ensure_licence_file, revoke_seal_key
 from apps.licences.services.issuance import change_licence, issue_licence
 from apps.licences.services.push import push_status_change, subscribe_status_changes
+from apps.licences.services.reminders import remind_expiring_licences
 from apps.licences.services.statuses import change_licence_status, expire_licences
 from apps.licences.services.use import (
     grant_use_authorisation,
@@ -56,6 +57,7 @@ __all__ = [
     "read_licence_for_use",
     "record_access_refused",
     "record_verification",
+    "remind_expiring_licences",
     "resolve_licence_for_case",
     "revoke_seal_key",
     "revoke_use_authorisation",
