@@ -290,3 +290,13 @@ def verify_file(data: bytes, *, today: date | None = None) -> Verification:
         message = str(FILE_REASONS["seal_wrong_issuer"])
         return Verification(False, "seal_wrong_issuer", message, licence)
     return verify_licence(licence, today=today)
+
+
+def authorisations_for(user: Any, enterprise: Enterprise | None) -> list[Any]:
+    """The use authorisations of a wallet (the person's own, or the enterprise's), newest
+    first, with their department and licence."""
+    from apps.licences.models import UseAuthorisation
+
+    qs = UseAuthorisation.objects.select_related("department", "licence")
+    qs = qs.filter(holder_enterprise=enterprise) if enterprise else qs.filter(holder_user=user)
+    return list(qs.order_by("-created_at", "-pk")[:200])
