@@ -8,6 +8,7 @@ from bench import (
     bench_core,
     bench_handoffs,
     bench_identity,
+    bench_licences,
     bench_reviews,
     bench_sso,
 )
@@ -23,4 +24,5 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "handoffs_push": bench_handoffs.handoffs_push,
     "handoffs_pull": bench_handoffs.handoffs_pull,
     "reviews": bench_reviews.reviews,
+    "licences": bench_licences.licences,
 }

@@ -360,6 +360,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Every night at 00:20: e-licences past their term become 已过期 (idempotent, issue 11).
     "licences-expire": {"task": "licences.expire", "schedule": crontab(minute=20, hour=0)},
+    # Every morning at 08:30: notices to holders of licences ending within
+    # LICENCE_EXPIRY_REMINDER_DAYS (idempotent per licence and threshold, issue 11).
+    "licences-remind-expiry": {
+        "task": "licences.remind_expiry",
+        "schedule": crontab(minute=30, hour=8),
+    },
     # Every night at 02:10: re-check bound enterprises against the legal-person registry; a new
     # legal representative there ends the old one's role and voids the authorisations and
     # licence administrators granted under them (docs/permissions.md). Idempotent.
@@ -623,3 +629,5 @@ LICENCE_PDF_FONT = env.str("LICENCE_PDF_FONT", default="")
 # Answers of the public verification page per client address per minute (the API has its own
 # DRF throttle); the address is only hashed into a one-minute cache key.
 LICENCE_VERIFY_PAGE_RATE = env.int("LICENCE_VERIFY_PAGE_RATE", default=30)
+# Days ahead of a licence's end on which the holder gets an expiry notice (one per threshold).
+LICENCE_EXPIRY_REMINDER_DAYS = env.list("LICENCE_EXPIRY_REMINDER_DAYS", cast=int, default=[30, 7])

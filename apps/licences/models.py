@@ -544,3 +544,27 @@ class StatusSubscription(TimeStampedModel):
 
     def __str__(self) -> str:
         return str(self.department)
+
+
+class AnnotatedCopy(TimeStampedModel):
+    """加注件 (DOMAIN.md §3.6): a sealed copy of a licence for one use, watermarked with the
+    purpose, the reader and the date, valid until its own date. Found by the SM3 of its signed
+    bytes when uploaded for verification."""
+
+    licence = models.ForeignKey(
+        Licence, verbose_name=_("电子证照"), on_delete=models.CASCADE, related_name="copies"
+    )
+    use = models.OneToOneField(
+        LicenceUse, verbose_name=_("用证记录"), on_delete=models.PROTECT, related_name="copy"
+    )
+    purpose = models.CharField(_("用途"), max_length=200)
+    valid_until = models.DateField(_("加注件有效期至"))
+    signed_digest = models.CharField(_("签署内容摘要（SM3）"), max_length=64, unique=True)
+    content = models.BinaryField(_("文件内容"))
+
+    class Meta:
+        verbose_name = _("加注件")
+        verbose_name_plural = _("加注件")
+
+    def __str__(self) -> str:
+        return f"{self.licence.identifier} 加注件 {self.pk}"

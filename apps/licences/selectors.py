@@ -262,6 +262,7 @@ FILE_REASONS = {
     "seal_revoked": gettext_lazy("电子印章已被吊销"),
     "seal_wrong_issuer": gettext_lazy("电子印章不属于该证照的颁发机构"),
     "not_issued": gettext_lazy("未找到与该文件对应的电子证照"),
+    "copy_expired": gettext_lazy("该加注件已过有效期"),
 }
 
 
@@ -284,9 +285,45 @@ def verify_file(data: bytes, *, today: date | None = None) -> Verification:
         .first()
     )
     if row is None:
-        return Verification(False, "not_issued", str(FILE_REASONS["not_issued"]))
+        return _verify_copy(check, today=today)
     licence = row.licence
     if check.signer_code != licence.issuer_code or row.seal_key.es_id != check.es_id:
         message = str(FILE_REASONS["seal_wrong_issuer"])
         return Verification(False, "seal_wrong_issuer", message, licence)
     return verify_licence(licence, today=today)
+
+
+def authorisations_for(user: Any, enterprise: Enterprise | None) -> list[Any]:
+    """The use authorisations of a wallet (the person's own, or the enterprise's), newest
+    first, with their department and licence."""
+    from apps.licences.models import UseAuthorisation
+
+    qs = UseAuthorisation.objects.select_related("department", "licence")
+    qs = qs.filter(holder_enterprise=enterprise) if enterprise else qs.filter(holder_user=user)
+    return list(qs.order_by("-created_at", "-pk")[:200])
+
+
+def _verify_copy(check: Any, *, today: date | None) -> Verification:
+    """An uploaded 加注件: its own validity first, then the licence's current status."""
+    from apps.licences.models import AnnotatedCopy
+
+    copy = (
+        AnnotatedCopy.objects.select_related("licence", "licence__licence_type", "licence__issuer")
+        .filter(signed_digest=check.data_hash)
+        .first()
+    )
+    if copy is None:
+        return Verification(False, "not_issued", str(FILE_REASONS["not_issued"]))
+    licence = copy.licence
+    if check.signer_code != licence.issuer_code:
+        message = str(FILE_REASONS["seal_wrong_issuer"])
+        return Verification(False, "seal_wrong_issuer", message, licence)
+    if copy.valid_until < (today or timezone.localdate()):
+        return Verification(False, "copy_expired", str(FILE_REASONS["copy_expired"]), licence)
+    answer = verify_licence(licence, today=today)
+    if answer.is_valid:
+        answer.message = _("该加注件真实有效（用途：%(purpose)s，有效期至%(date)s）") % {
+            "purpose": copy.purpose,
+            "date": copy.valid_until.isoformat(),
+        }
+    return answer

@@ -19,3 +19,11 @@ def render_licence_file(licence_id: int) -> None:
     from apps.licences.services import ensure_licence_file
 
     ensure_licence_file(licence_id=licence_id)
+
+
+@shared_task(name="licences.remind_expiry", acks_late=True, ignore_result=True)
+def remind_expiring_licences() -> int:
+    """Daily: notices to holders whose licences end within the configured days ahead."""
+    from apps.licences.services import remind_expiring_licences as remind
+
+    return remind()

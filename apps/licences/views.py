@@ -15,14 +15,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import DomainError
 from apps.identity.models import Enterprise, StaffMembership
 from apps.licences import selectors, services
+from apps.licences.forms import AuthorisationForm
 from apps.licences.models import VerificationToken
 
 
@@ -38,9 +40,24 @@ def _enterprise(request: HttpRequest) -> Enterprise | None:
     return enterprise
 
 
+def _wallet_enterprise(request: HttpRequest) -> Enterprise | None:
+    """``?enterprise=`` of a wallet page, refused (audited 404) unless the user may open it."""
+    enterprise = _enterprise(request)
+    if enterprise is not None and not selectors.can_open_enterprise_wallet(
+        request.user, enterprise
+    ):
+        services.record_access_refused(
+            actor=services.LicenceActor.of_user(request.user),
+            identifier=f"enterprise:{enterprise.pk}",
+            channel="wallet.enterprise",
+        )
+        raise Http404
+    return enterprise
+
+
 @login_required
 def wallet(request: HttpRequest) -> HttpResponse:
-    enterprise = _enterprise(request)
+    enterprise = _wallet_enterprise(request)
     licences = list(selectors.list_licences_for(request.user, enterprise=enterprise))
     return render(
         request,
@@ -53,9 +70,23 @@ def wallet(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _licence_or_audited_404(request: HttpRequest, pk: int, channel: str) -> Any:
+    """The licence the user may see; a refusal (someone else's or no such licence) is audited
+    before the 404, with the licence id and the page, never the licence's data."""
+    try:
+        return selectors.get_licence_for(request.user, pk)
+    except Http404:
+        services.record_access_refused(
+            actor=services.LicenceActor.of_user(request.user),
+            identifier=f"id:{pk}",
+            channel=channel,
+        )
+        raise
+
+
 @login_required
 def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    licence = selectors.get_licence_for(request.user, pk)
+    licence = _licence_or_audited_404(request, pk, "wallet.detail")
     return render(
         request,
         "licences/licence_detail.html",
@@ -74,7 +105,7 @@ def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def licence_qr(request: HttpRequest, pk: int) -> HttpResponse:
     """A fresh QR: 验真 (for anyone handed the licence) or 亮证 (for a clerk to scan)."""
-    licence = selectors.get_licence_for(request.user, pk)
+    licence = _licence_or_audited_404(request, pk, "wallet.qr")
     purpose = request.POST.get("purpose", VerificationToken.Purpose.VERIFY)
     if purpose not in VerificationToken.Purpose.values:
         raise Http404
@@ -100,7 +131,7 @@ def licence_qr(request: HttpRequest, pk: int) -> HttpResponse:
 def licence_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The sealed PDF of this version (rendered on first need); ``?format=json`` gives the
     GB/T 36903 metadata and face data instead."""
-    licence = selectors.get_licence_for(request.user, pk)
+    licence = _licence_or_audited_404(request, pk, "wallet.download")
     if request.GET.get("format") == "json":
         return _metadata_download(licence)
     row = services.ensure_licence_file(licence_id=licence.pk)
@@ -191,7 +222,9 @@ def verify(request: HttpRequest) -> HttpResponse:
         status=400 if error else 200,
     )
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer Chromium sends ``Origin: null`` on the
+    # upload form's POST and the CSRF check refuses it; the token still never leaves the site.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -230,3 +263,53 @@ def office_show(request: HttpRequest) -> HttpResponse:
             "error": error,
         },
     )
+
+
+@login_required
+def authorisations(request: HttpRequest) -> HttpResponse:
+    """用证授权 of a wallet: the holder sees who may read which licences until when, grants a
+    department a new authorisation and revokes one."""
+    enterprise = _wallet_enterprise(request)
+    licences = list(selectors.list_licences_for(request.user, enterprise=enterprise))
+    form = AuthorisationForm(request.POST or None, licences=licences)
+    error = ""
+    if request.method == "POST":
+        try:
+            if "revoke" in request.POST:
+                raw = request.POST.get("revoke", "")
+                if not raw.isdigit():
+                    raise Http404
+                services.revoke_use_authorisation(authorisation_id=int(raw), user=request.user)
+                return redirect(_authorisations_url(enterprise))
+            if form.is_valid():
+                data = form.cleaned_data
+                services.grant_use_authorisation(
+                    user=request.user,
+                    enterprise=enterprise,
+                    department=data["department"],
+                    purpose=data["purpose"],
+                    expires_at=data["expires_at"],
+                    licence=data["licence"],
+                    licence_types=[data["licence_type"].code] if data["licence_type"] else [],
+                )
+                return redirect(_authorisations_url(enterprise))
+        except DomainError as exc:
+            error = exc.message
+    grants = selectors.authorisations_for(request.user, enterprise)
+    now = timezone.now()
+    return render(
+        request,
+        "licences/authorisations.html",
+        {
+            "enterprise": enterprise,
+            "form": form,
+            "error": error,
+            "grants": [(g, g.revoked_at is None and g.expires_at > now) for g in grants],
+        },
+        status=400 if (error or form.errors) else 200,
+    )
+
+
+def _authorisations_url(enterprise: Enterprise | None) -> str:
+    url = reverse("licences:authorisations")
+    return f"{url}?enterprise={enterprise.pk}" if enterprise else url

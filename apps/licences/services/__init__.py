@@ -18,9 +18,14 @@ from apps.licences.services.common import (
     validate_face_data,
 )
 from apps.licences.services.decisions import issue_result_licence
-from apps.licences.services.files import ensure_licence_file, revoke_seal_key
+from apps.licences.services.files import (
+    ensure_licence_file,
+    issue_annotated_copy,
+    revoke_seal_key,
+)
 from apps.licences.services.issuance import change_licence, issue_licence
 from apps.licences.services.push import push_status_change, subscribe_status_changes
+from apps.licences.services.reminders import remind_expiring_licences
 from apps.licences.services.statuses import change_licence_status, expire_licences
 from apps.licences.services.use import (
     grant_use_authorisation,
@@ -49,6 +54,7 @@ __all__ = [
     "grant_use_authorisation",
     "holder_code_index",
     "holder_of",
+    "issue_annotated_copy",
     "issue_licence",
     "issue_result_licence",
     "open_shown_licence",
@@ -56,6 +62,7 @@ __all__ = [
     "read_licence_for_use",
     "record_access_refused",
     "record_verification",
+    "remind_expiring_licences",
     "resolve_licence_for_case",
     "revoke_seal_key",
     "revoke_use_authorisation",

@@ -59,6 +59,7 @@ def _issue(
     predecessor: Licence | None = None,
     action: str = LicenceAction.ISSUE,
     reason: str = "",
+    render_file: bool = True,
 ) -> Licence:
     """Create one licence version (helper: runs in the caller's transaction)."""
     _check_issuer(licence_type, issuer, actor)
@@ -130,7 +131,8 @@ def _issue(
         related=predecessor,
     )
     _audit(actor, action, licence, type_code=licence_type.code, version=version)
-    transaction.on_commit(partial(_render_file_later, licence.pk))
+    if render_file:
+        transaction.on_commit(partial(_render_file_later, licence.pk))
     return licence
 
 

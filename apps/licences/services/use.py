@@ -173,8 +173,23 @@ def grant_use_authorisation(
 
 @transaction.atomic(durable=True)
 def revoke_use_authorisation(*, authorisation_id: int, user: Any) -> UseAuthorisation:
-    grant = UseAuthorisation.objects.select_for_update().get(pk=authorisation_id)
-    if grant.granted_by_id != user.pk and grant.holder_user_id != user.pk:
+    from apps.licences.selectors import can_open_enterprise_wallet
+
+    grant = (
+        UseAuthorisation.objects.select_for_update(of=("self",))
+        .select_related("holder_enterprise")
+        .filter(pk=authorisation_id)
+        .first()
+    )
+    allowed = grant is not None and (
+        grant.granted_by_id == user.pk
+        or grant.holder_user_id == user.pk
+        or (
+            grant.holder_enterprise is not None
+            and can_open_enterprise_wallet(user, grant.holder_enterprise)
+        )
+    )
+    if grant is None or not allowed:
         raise DomainError(_("只能撤销自己作出的授权"), code="not_holder")
     if grant.revoked_at is None:
         grant.revoked_at = timezone.now()
