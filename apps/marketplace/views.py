@@ -99,8 +99,14 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         if project.method == SelectionMethod.BIDDING
         else []
     )
+    contract = selectors.get_contract_for_project(project)
     context = {
         "project": project,
+        "contract": contract,
+        "is_contract_agency": bool(
+            contract
+            and any(a.pk == contract.agency_id for a in selectors.acting_agencies(request.user))
+        ),
         "draw": draw,
         "is_owner": is_owner,
         "registration_form": RegistrationForm(agencies=agencies) if agencies else None,
@@ -280,3 +286,50 @@ def project_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("项目已提交，运营机构审核后发布"))
             return redirect("marketplace:project", project.pk)
     return render(request, "marketplace/project_form.html", {"form": form})
+
+
+CONTRACT_ACTIONS = {
+    "confirm": (services.confirm_contract, _("已确认合同")),
+    "complete": (services.confirm_completion, _("已确认服务完成")),
+}
+
+
+@login_required
+@require_POST
+def contract_action(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Both sides confirm the contract and the completion; the agency may refuse; the owner
+    (or the 行业主管部门) evaluates."""
+    project = selectors.get_project_for(request.user, project_id)
+    contract = selectors.get_contract_for_project(project)
+    action = request.POST.get("action", "")
+    try:
+        if contract is None:
+            raise DomainError(_("该项目没有合同"))
+        if action in CONTRACT_ACTIONS:
+            service, done = CONTRACT_ACTIONS[action]
+            service(user=request.user, contract_id=contract.pk)
+        elif action == "refuse":
+            services.refuse_contract(
+                user=request.user, contract_id=contract.pk, reason=request.POST.get("reason", "")
+            )
+            done = _("已记录拒签")
+        elif action == "evaluate":
+            services.evaluate_agency(
+                user=request.user,
+                contract_id=contract.pk,
+                score=_int(request.POST.get("score")) or 0,
+                comment=request.POST.get("comment", ""),
+            )
+            done = _("评价已提交")
+        else:
+            raise DomainError(_("未知操作"))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("marketplace:project", project_id)
+
+
+def blacklist(request: HttpRequest) -> HttpResponse:
+    """黑名单 (public)."""
+    return render(request, "marketplace/blacklist.html", {"sanctions": selectors.list_blacklist()})

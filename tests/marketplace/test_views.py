@@ -265,3 +265,42 @@ def test_project_form_refuses_added_barrier_with_reason(client, service):
     accepted = client.post(reverse("marketplace:project_new"), data)
     assert accepted.status_code == 302
     assert Project.objects.get().status == ProjectStatus.SUBMITTED
+
+
+def test_contract_actions_and_public_blacklist(client, service, django_assert_max_num_queries):
+    from decimal import Decimal
+
+    from apps.marketplace.constants import ContractStatus, SanctionKind
+    from apps.marketplace.models import Contract
+    from apps.marketplace.services import impose_sanction, select_directly
+    from tests.marketplace.factories import operator_user
+
+    # given: a direct selection, so a contract awaits signature
+    project = published_project(service, method="direct")
+    agency = listed_agency(service)
+    select_directly(
+        user=project.owner_user, project_id=project.pk, agency_id=agency.pk, price=Decimal(9000)
+    )
+    url = reverse("marketplace:contract", args=[project.pk])
+    # when: a stranger tries, then both sides confirm
+    client.force_login(l3_user())
+    client.post(url, {"action": "confirm"})
+    stranger_left = Contract.objects.get().owner_signed_at
+    client.force_login(project.owner_user)
+    client.post(url, {"action": "confirm"})
+    client.force_login(agency.enterprise.legal_representative)
+    client.post(url, {"action": "confirm"})
+    # then
+    assert stranger_left is None
+    assert Contract.objects.get().status == ContractStatus.SIGNED
+    # and a blacklisted agency is public
+    impose_sanction(
+        user=operator_user(), agency_id=agency.pk, kind=SanctionKind.BLACKLIST, reason="串通报价"
+    )
+    client.logout()
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("marketplace:blacklist"))
+    with django_assert_max_num_queries(7):
+        detail = client.get(reverse("marketplace:agency", args=[agency.pk]))
+    assert "串通报价" in page.content.decode()
+    assert "串通报价" in detail.content.decode()
