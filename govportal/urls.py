@@ -46,6 +46,7 @@ urlpatterns = [
     path("office/", include("apps.identity.office_urls")),
     path("office/", include("apps.cases.office_urls")),
     path("office/reviews/", include("apps.reviews.office_urls")),
+    path("office/marketplace/", include("apps.marketplace.office_urls")),
     path("cases/", include("apps.cases.urls")),
     path("reviews/", include("apps.reviews.urls")),
     path("marketplace/", include("apps.marketplace.urls")),

@@ -210,3 +210,21 @@ def list_blacklist() -> QuerySet[Sanction]:
 
 def get_contract_for_project(project: Project) -> Contract | None:
     return Contract.objects.filter(project=project).first()
+
+
+def list_pending_agencies() -> QuerySet[Agency]:
+    offers = AgencyService.objects.select_related("service").prefetch_related("qualifications")
+    return (
+        Agency.objects.filter(status=AgencyStatus.PENDING)
+        .select_related("enterprise")
+        .prefetch_related(Prefetch("services", queryset=offers))
+        .order_by("created_at")
+    )
+
+
+def list_submitted_projects() -> QuerySet[Project]:
+    return (
+        Project.objects.filter(status=ProjectStatus.SUBMITTED)
+        .select_related("service")
+        .order_by("created_at")
+    )

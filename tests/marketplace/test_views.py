@@ -304,3 +304,44 @@ def test_contract_actions_and_public_blacklist(client, service, django_assert_ma
         detail = client.get(reverse("marketplace:agency", args=[agency.pk]))
     assert "串通报价" in page.content.decode()
     assert "串通报价" in detail.content.decode()
+
+
+def test_operator_review_queue(client, service, operator, django_assert_max_num_queries):
+    from apps.marketplace.models import AgencyService
+    from tests.marketplace.factories import AgencyServiceFactory
+
+    # given: a pending agency and a submitted project
+    pending = AgencyServiceFactory(service=service, agency__status=AgencyStatus.PENDING).agency
+    project = submit_project(
+        user=l3_user(),
+        enterprise=None,
+        service=service,
+        name="待审核项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    queue = reverse("marketplace_office:queue")
+    # when: a citizen gets nothing; the operator sees both and decides
+    client.force_login(l3_user())
+    refused = client.get(queue)
+    client.force_login(operator)
+    with django_assert_max_num_queries(10):
+        page = client.get(queue)
+    client.post(
+        reverse("marketplace_office:agency_review", args=[pending.pk]), {"decision": "approve"}
+    )
+    client.post(
+        reverse("marketplace_office:project_review", args=[project.pk]),
+        {"decision": "return", "note": "范围不清"},
+    )
+    # then
+    assert refused.status_code == 404
+    assert "待审核项目" in page.content.decode()
+    assert Agency.objects.get().status == AgencyStatus.PUBLICITY
+    assert Project.objects.get().status == ProjectStatus.RETURNED
+    assert AgencyService.objects.count() == 1
