@@ -19,6 +19,7 @@ api_v1 = [
     path("cases/", include("apps.cases.api_urls")),
     path("licences/", include("apps.licences.api_urls")),
     path("reviews/", include("apps.reviews.api_urls")),
+    path("marketplace/", include("apps.marketplace.api_urls")),
 ]
 
 # The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
