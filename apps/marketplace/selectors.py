@@ -110,6 +110,7 @@ def get_project_for(user: Any, project_id: int) -> Project:
         is_operator(user) or can_manage_project(user, project)
     ):
         raise Http404
+    project.registered_ids = set(project.registrations.values_list("agency_id", flat=True))
     return project
 
 

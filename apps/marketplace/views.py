@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -100,7 +101,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         else []
     )
     contract = selectors.get_contract_for_project(project)
+    bidding_agencies = (
+        [a for a in selectors.acting_agencies(request.user) if a.pk in project.registered_ids]
+        if project.method == SelectionMethod.BIDDING and project.status == ProjectStatus.SELECTING
+        else []
+    )
     context = {
+        "bidding_agencies": bidding_agencies,
         "project": project,
         "contract": contract,
         "is_contract_agency": bool(
@@ -173,6 +180,32 @@ def project_pick(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.error(request, getattr(error, "message", _("请从小名单中选择")))
     else:
         messages.success(request, _("已确定中选机构"))
+    return redirect("marketplace:project", project_id)
+
+
+@login_required
+@require_POST
+def project_bid(request: HttpRequest, project_id: int) -> HttpResponse:
+    """竞价: the server's clock decides which round the bid falls in, or refuses it."""
+    try:
+        price = Decimal(request.POST.get("price", ""))
+    except InvalidOperation:
+        messages.error(request, _("请填写有效的报价"))
+        return redirect("marketplace:project", project_id)
+    try:
+        bid = services.place_bid(
+            user=request.user,
+            project_id=project_id,
+            agency_id=_int(request.POST.get("agency")) or 0,
+            price=price,
+        )
+    except (DomainError, Agency.DoesNotExist) as error:
+        messages.error(request, getattr(error, "message", _("请选择出价机构")))
+    else:
+        messages.success(
+            request,
+            _("第%(round)s轮出价已提交（密封，本轮结束后公开）") % {"round": bid.round_number},
+        )
     return redirect("marketplace:project", project_id)
 
 

@@ -345,3 +345,25 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     assert Agency.objects.get().status == AgencyStatus.PUBLICITY
     assert Project.objects.get().status == ProjectStatus.RETURNED
     assert AgencyService.objects.count() == 1
+
+
+def test_bid_through_the_page_and_late_bid_refused(client, service):
+    from apps.marketplace.models import Bid
+
+    project = published_project(service, method="bidding")
+    a, b = listed_agency(service), listed_agency(service)
+    for agency in (a, b):
+        register_for_project(
+            user=agency.enterprise.legal_representative, project_id=project.pk, agency_id=agency.pk
+        )
+    url = reverse("marketplace:project_bid", args=[project.pk])
+    client.force_login(a.enterprise.legal_representative)
+    with time_machine.travel(project.selection_at, tick=False):
+        close_registration(project_id=project.pk)
+        page = client.get(reverse("marketplace:project", args=[project.pk])).content.decode()
+        client.post(url, {"agency": a.pk, "price": "70000"})
+    with time_machine.travel(project.bidding_ends_at, tick=False):
+        late = client.post(url, {"agency": a.pk, "price": "60000"}, follow=True)
+    assert "提交报价" in page
+    assert Bid.objects.get().price == 70000
+    assert "竞价已截止，出价无效" in late.content.decode()
