@@ -444,6 +444,14 @@ MARKETPLACE_PUBLICITY_DAYS = env.int("MARKETPLACE_PUBLICITY_DAYS", default=5)  #
 MARKETPLACE_EXPIRY_NOTICE_DAYS = env.int("MARKETPLACE_EXPIRY_NOTICE_DAYS", default=30)
 # 直接选取 allowed only at or below this budget (yuan), with the reason recorded.
 MARKETPLACE_DIRECT_SELECTION_LIMIT = env.int("MARKETPLACE_DIRECT_SELECTION_LIMIT", default=50000)
+# The winner signs within this many days of the award; refusing is recorded as misconduct.
+MARKETPLACE_CONTRACT_SIGN_DAYS = env.int("MARKETPLACE_CONTRACT_SIGN_DAYS", default=10)
+# Credit score weights (DOMAIN.md §6.2 8: supervisor 70, government credit 10, social 20).
+MARKETPLACE_CREDIT_WEIGHTS = {
+    "supervisor": env.int("MARKETPLACE_CREDIT_WEIGHT_SUPERVISOR", default=70),
+    "credit": env.int("MARKETPLACE_CREDIT_WEIGHT_CREDIT", default=10),
+    "social": env.int("MARKETPLACE_CREDIT_WEIGHT_SOCIAL", default=20),
+}
 
 # --- 好差评 (reviews, DOMAIN.md §2; defaults ○, per region in ReviewPolicy) ---------------------
 REVIEWS_DEFAULT_AFTER_DAYS = env.int("REVIEWS_DEFAULT_AFTER_DAYS", default=7)  # natural days

@@ -21,6 +21,7 @@ api_v1 = [
     path("licences/", include("apps.licences.api_urls")),
     path("reviews/", include("apps.reviews.api_urls")),
     path("bundles/", include("apps.bundles.api_urls")),
+    path("marketplace/", include("apps.marketplace.api_urls")),
 ]
 
 # The API docs embed third-party UIs (served locally by drf-spectacular-sidecar). Swagger UI
@@ -49,6 +50,7 @@ urlpatterns = [
     path("office/", include("apps.identity.office_urls")),
     path("office/", include("apps.cases.office_urls")),
     path("office/reviews/", include("apps.reviews.office_urls")),
+    path("office/marketplace/", include("apps.marketplace.office_urls")),
     path("cases/", include("apps.cases.urls")),
     path("reviews/", include("apps.reviews.urls")),
     path("messages/", include("apps.notifications.urls")),

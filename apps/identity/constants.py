@@ -33,6 +33,7 @@ class ApiScope(models.TextChoices):
     LICENCES_READ = "licences:read", _("核验与读取电子证照")
     LICENCES_WRITE = "licences:write", _("签发、变更、注销电子证照")
     REVIEWS = "reviews", _("读取并答复好差评")
+    MARKETPLACE_READ = "marketplace:read", _("读取本行业中介超市项目、报名、中选与机构信用")
 
 
 class OidcScope(models.TextChoices):

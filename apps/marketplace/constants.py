@@ -56,3 +56,22 @@ class DrawStatus(models.TextChoices):
 class DrawPurpose(models.TextChoices):
     WINNER = "winner", _("抽取中选机构")
     SHORTLIST = "shortlist", _("抽取小名单")
+
+
+class ContractStatus(models.TextChoices):
+    AWAITING_SIGNATURE = "awaiting_signature", _("待签订")
+    SIGNED = "signed", _("已签订")
+    REFUSED = "refused", _("中选机构拒签")
+    COMPLETED = "completed", _("服务已完成")
+
+
+class SanctionKind(models.TextChoices):
+    WARNING = "warning", _("警告")
+    SUSPENSION = "suspension", _("暂停承接")
+    EXPULSION = "expulsion", _("清退")
+    BLACKLIST = "blacklist", _("列入黑名单")
+
+
+class EvaluatorKind(models.TextChoices):
+    OWNER = "owner", _("项目业主评价")
+    SUPERVISOR = "supervisor", _("行业主管部门评价")

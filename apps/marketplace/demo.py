@@ -29,10 +29,11 @@ from apps.identity.demo import (
 )
 from apps.identity.models import Enterprise, Person
 from apps.marketplace import services
-from apps.marketplace.constants import AgencyServiceStatus, AgencyStatus
+from apps.marketplace.constants import AgencyServiceStatus, AgencyStatus, SanctionKind
 from apps.marketplace.models import (
     Agency,
     AgencyService,
+    Contract,
     IntermediaryService,
     Project,
     Qualification,
@@ -173,11 +174,6 @@ def _agencies(services_list: list[IntermediaryService], today: datetime.date) ->
         )
         offer.qualifications.add(qualification)
         agencies.append(agency)
-    # One agency expelled (清退) for refusing to sign after winning.
-    expelled = agencies[-2]
-    expelled.status = AgencyStatus.EXPELLED
-    expelled.review_note = "中选后无正当理由拒不签订合同，清退并列入黑名单"
-    expelled.save(update_fields=["status", "review_note"])
     return agencies
 
 
@@ -339,6 +335,37 @@ def load_marketplace_demo(*, stdout: Writer) -> dict[str, int]:
         project_id=returned.pk,
         approve=False,
         note="服务范围描述不清，请补充建设规模",
+    )
+    # Contract, completion and the owner's evaluation of the direct selection: credit changes.
+    contract = Contract.objects.get(project=direct)
+    for user in (owner, eia[0].submitted_by):
+        at(
+            past + datetime.timedelta(days=1),
+            services.confirm_contract,
+            user=user,
+            contract_id=contract.pk,
+        )
+    for user in (owner, eia[0].submitted_by):
+        at(
+            past + datetime.timedelta(days=9),
+            services.confirm_completion,
+            user=user,
+            contract_id=contract.pk,
+        )
+    at(
+        past + datetime.timedelta(days=10),
+        services.evaluate_agency,
+        user=owner,
+        contract_id=contract.pk,
+        score=85,
+        comment="报告质量较好，响应及时",
+    )
+    # One agency blacklisted for refusing to sign after winning (public on /marketplace/blacklist/).
+    services.impose_sanction(
+        user=operator,
+        agency_id=agencies[-2].pk,
+        kind=SanctionKind.BLACKLIST,
+        reason="中选后无正当理由拒不签订合同，列入黑名单",
     )
     # Expired qualifications suspend their services; expiring ones get a notice.
     services.suspend_expired_qualifications()

@@ -16,9 +16,12 @@ from apps.identity.models import Enterprise
 from apps.marketplace.constants import (
     AgencyServiceStatus,
     AgencyStatus,
+    ContractStatus,
     DrawPurpose,
     DrawStatus,
+    EvaluatorKind,
     ProjectStatus,
+    SanctionKind,
     SelectionMethod,
 )
 
@@ -356,3 +359,94 @@ class Draw(TimeStampedModel):  # 摇号 (DOMAIN.md §6.4)
     class Meta:
         verbose_name = _("摇号")
         verbose_name_plural = _("摇号")
+
+
+class Contract(TimeStampedModel):  # 合同
+    project = models.OneToOneField(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="contract"
+    )
+    agency = models.ForeignKey(Agency, verbose_name=_("中选机构"), on_delete=models.PROTECT)
+    amount = models.DecimalField(
+        _("合同金额"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    sign_by = models.DateTimeField(_("签订期限"))
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=ContractStatus.choices,
+        default=ContractStatus.AWAITING_SIGNATURE,
+    )
+    document = models.FileField(_("合同文本"), upload_to="marketplace/contracts/", blank=True)
+    owner_signed_at = models.DateTimeField(_("业主确认时间"), null=True, blank=True)
+    agency_signed_at = models.DateTimeField(_("机构确认时间"), null=True, blank=True)
+    owner_completed_at = models.DateTimeField(_("业主确认完成时间"), null=True, blank=True)
+    agency_completed_at = models.DateTimeField(_("机构确认完成时间"), null=True, blank=True)
+    refusal_reason = models.CharField(_("拒签理由"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("合同")
+        verbose_name_plural = _("合同")
+
+
+class Evaluation(TimeStampedModel):  # 服务评价
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("合同"), on_delete=models.CASCADE, related_name="evaluations"
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("机构"), on_delete=models.PROTECT, related_name="evaluations"
+    )
+    evaluator_kind = models.CharField(_("评价方"), max_length=16, choices=EvaluatorKind.choices)
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("评价人"), on_delete=models.PROTECT
+    )
+    score = models.PositiveSmallIntegerField(_("得分（0-100）"))
+    comment = models.CharField(_("评价意见"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("服务评价")
+        verbose_name_plural = _("服务评价")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "evaluator_kind"], name="marketplace_one_evaluation_per_side"
+            )
+        ]
+
+
+class CreditChange(TimeStampedModel):  # 信用分变动记录
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("机构"), on_delete=models.CASCADE, related_name="credit_changes"
+    )
+    previous = models.DecimalField(_("变动前"), max_digits=6, decimal_places=2)
+    current = models.DecimalField(_("变动后"), max_digits=6, decimal_places=2)
+    reason = models.CharField(_("原因"), max_length=300)
+    components = models.JSONField(_("构成"), default=dict)
+
+    class Meta:
+        verbose_name = _("信用分变动")
+        verbose_name_plural = _("信用分变动")
+        ordering = ["-created_at", "-pk"]
+
+
+class Sanction(TimeStampedModel):  # 惩戒
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("机构"), on_delete=models.CASCADE, related_name="sanctions"
+    )
+    kind = models.CharField(_("惩戒类型"), max_length=16, choices=SanctionKind.choices)
+    reason = models.CharField(_("事由"), max_length=300)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"), null=True, blank=True)
+    project = models.ForeignKey(
+        Project, verbose_name=_("相关项目"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("决定人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("惩戒记录")
+        verbose_name_plural = _("惩戒记录")
+        ordering = ["-starts_on", "-pk"]

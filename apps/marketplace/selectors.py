@@ -15,20 +15,29 @@ from apps.marketplace.constants import (
     AgencyStatus,
     DrawStatus,
     ProjectStatus,
+    SanctionKind,
 )
 from apps.marketplace.models import (
     Agency,
     AgencyService,
     Bid,
+    Contract,
+    CreditChange,
     Draw,
     IntermediaryService,
     Project,
+    Sanction,
 )
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project, is_operator
 
-# Agencies shown in the public directory: listed, or listed and later suspended (sanctions are
-# public too, DOMAIN.md §6.3); those in 公示 are shown with that status.
-DIRECTORY_STATUSES = (AgencyStatus.PUBLICITY, AgencyStatus.LISTED, AgencyStatus.SUSPENDED)
+# Agencies shown in the public directory: in 公示, listed, and suspended or expelled ones with
+# their sanctions (public, DOMAIN.md §6.3).
+DIRECTORY_STATUSES = (
+    AgencyStatus.PUBLICITY,
+    AgencyStatus.LISTED,
+    AgencyStatus.SUSPENDED,
+    AgencyStatus.EXPELLED,
+)
 
 
 def list_public_services() -> QuerySet[IntermediaryService]:
@@ -56,7 +65,12 @@ def get_directory_agency(agency_id: int) -> Agency:
     agency = (
         Agency.objects.filter(pk=agency_id, status__in=DIRECTORY_STATUSES)
         .select_related("enterprise")
-        .prefetch_related("qualifications", Prefetch("services", queryset=offers))
+        .prefetch_related(
+            "qualifications",
+            "sanctions",
+            Prefetch("services", queryset=offers),
+            Prefetch("credit_changes", queryset=CreditChange.objects.order_by("-created_at")),
+        )
         .first()
     )
     if agency is None:
@@ -96,6 +110,7 @@ def get_project_for(user: Any, project_id: int) -> Project:
         is_operator(user) or can_manage_project(user, project)
     ):
         raise Http404
+    project.registered_ids = set(project.registrations.values_list("agency_id", flat=True))
     return project
 
 
@@ -183,3 +198,34 @@ def visible_bids(user: Any, project: Project) -> list[Bid]:
             data={"hidden": hidden},
         )
     return visible
+
+
+def list_blacklist() -> QuerySet[Sanction]:
+    """黑名单 and 清退 decisions, public (DOMAIN.md §6.3)."""
+    return (
+        Sanction.objects.filter(kind__in=(SanctionKind.BLACKLIST, SanctionKind.EXPULSION))
+        .select_related("agency__enterprise")
+        .order_by("-starts_on", "-pk")
+    )
+
+
+def get_contract_for_project(project: Project) -> Contract | None:
+    return Contract.objects.filter(project=project).first()
+
+
+def list_pending_agencies() -> QuerySet[Agency]:
+    offers = AgencyService.objects.select_related("service").prefetch_related("qualifications")
+    return (
+        Agency.objects.filter(status=AgencyStatus.PENDING)
+        .select_related("enterprise")
+        .prefetch_related(Prefetch("services", queryset=offers))
+        .order_by("created_at")
+    )
+
+
+def list_submitted_projects() -> QuerySet[Project]:
+    return (
+        Project.objects.filter(status=ProjectStatus.SUBMITTED)
+        .select_related("service")
+        .order_by("created_at")
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -99,8 +100,20 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         if project.method == SelectionMethod.BIDDING
         else []
     )
+    contract = selectors.get_contract_for_project(project)
+    bidding_agencies = (
+        [a for a in selectors.acting_agencies(request.user) if a.pk in project.registered_ids]
+        if project.method == SelectionMethod.BIDDING and project.status == ProjectStatus.SELECTING
+        else []
+    )
     context = {
+        "bidding_agencies": bidding_agencies,
         "project": project,
+        "contract": contract,
+        "is_contract_agency": bool(
+            contract
+            and any(a.pk == contract.agency_id for a in selectors.acting_agencies(request.user))
+        ),
         "draw": draw,
         "is_owner": is_owner,
         "registration_form": RegistrationForm(agencies=agencies) if agencies else None,
@@ -167,6 +180,32 @@ def project_pick(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.error(request, getattr(error, "message", _("请从小名单中选择")))
     else:
         messages.success(request, _("已确定中选机构"))
+    return redirect("marketplace:project", project_id)
+
+
+@login_required
+@require_POST
+def project_bid(request: HttpRequest, project_id: int) -> HttpResponse:
+    """竞价: the server's clock decides which round the bid falls in, or refuses it."""
+    try:
+        price = Decimal(request.POST.get("price", ""))
+    except InvalidOperation:
+        messages.error(request, _("请填写有效的报价"))
+        return redirect("marketplace:project", project_id)
+    try:
+        bid = services.place_bid(
+            user=request.user,
+            project_id=project_id,
+            agency_id=_int(request.POST.get("agency")) or 0,
+            price=price,
+        )
+    except (DomainError, Agency.DoesNotExist) as error:
+        messages.error(request, getattr(error, "message", _("请选择出价机构")))
+    else:
+        messages.success(
+            request,
+            _("第%(round)s轮出价已提交（密封，本轮结束后公开）") % {"round": bid.round_number},
+        )
     return redirect("marketplace:project", project_id)
 
 
@@ -280,3 +319,50 @@ def project_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("项目已提交，运营机构审核后发布"))
             return redirect("marketplace:project", project.pk)
     return render(request, "marketplace/project_form.html", {"form": form})
+
+
+CONTRACT_ACTIONS = {
+    "confirm": (services.confirm_contract, _("已确认合同")),
+    "complete": (services.confirm_completion, _("已确认服务完成")),
+}
+
+
+@login_required
+@require_POST
+def contract_action(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Both sides confirm the contract and the completion; the agency may refuse; the owner
+    (or the 行业主管部门) evaluates."""
+    project = selectors.get_project_for(request.user, project_id)
+    contract = selectors.get_contract_for_project(project)
+    action = request.POST.get("action", "")
+    try:
+        if contract is None:
+            raise DomainError(_("该项目没有合同"))
+        if action in CONTRACT_ACTIONS:
+            service, done = CONTRACT_ACTIONS[action]
+            service(user=request.user, contract_id=contract.pk)
+        elif action == "refuse":
+            services.refuse_contract(
+                user=request.user, contract_id=contract.pk, reason=request.POST.get("reason", "")
+            )
+            done = _("已记录拒签")
+        elif action == "evaluate":
+            services.evaluate_agency(
+                user=request.user,
+                contract_id=contract.pk,
+                score=_int(request.POST.get("score")) or 0,
+                comment=request.POST.get("comment", ""),
+            )
+            done = _("评价已提交")
+        else:
+            raise DomainError(_("未知操作"))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("marketplace:project", project_id)
+
+
+def blacklist(request: HttpRequest) -> HttpResponse:
+    """黑名单 (public)."""
+    return render(request, "marketplace/blacklist.html", {"sanctions": selectors.list_blacklist()})

@@ -265,3 +265,105 @@ def test_project_form_refuses_added_barrier_with_reason(client, service):
     accepted = client.post(reverse("marketplace:project_new"), data)
     assert accepted.status_code == 302
     assert Project.objects.get().status == ProjectStatus.SUBMITTED
+
+
+def test_contract_actions_and_public_blacklist(client, service, django_assert_max_num_queries):
+    from decimal import Decimal
+
+    from apps.marketplace.constants import ContractStatus, SanctionKind
+    from apps.marketplace.models import Contract
+    from apps.marketplace.services import impose_sanction, select_directly
+    from tests.marketplace.factories import operator_user
+
+    # given: a direct selection, so a contract awaits signature
+    project = published_project(service, method="direct")
+    agency = listed_agency(service)
+    select_directly(
+        user=project.owner_user, project_id=project.pk, agency_id=agency.pk, price=Decimal(9000)
+    )
+    url = reverse("marketplace:contract", args=[project.pk])
+    # when: a stranger tries, then both sides confirm
+    client.force_login(l3_user())
+    client.post(url, {"action": "confirm"})
+    stranger_left = Contract.objects.get().owner_signed_at
+    client.force_login(project.owner_user)
+    client.post(url, {"action": "confirm"})
+    client.force_login(agency.enterprise.legal_representative)
+    client.post(url, {"action": "confirm"})
+    # then
+    assert stranger_left is None
+    assert Contract.objects.get().status == ContractStatus.SIGNED
+    # and a blacklisted agency is public
+    impose_sanction(
+        user=operator_user(), agency_id=agency.pk, kind=SanctionKind.BLACKLIST, reason="串通报价"
+    )
+    client.logout()
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("marketplace:blacklist"))
+    with django_assert_max_num_queries(7):
+        detail = client.get(reverse("marketplace:agency", args=[agency.pk]))
+    assert "串通报价" in page.content.decode()
+    assert "串通报价" in detail.content.decode()
+
+
+def test_operator_review_queue(client, service, operator, django_assert_max_num_queries):
+    from apps.marketplace.models import AgencyService
+    from tests.marketplace.factories import AgencyServiceFactory
+
+    # given: a pending agency and a submitted project
+    pending = AgencyServiceFactory(service=service, agency__status=AgencyStatus.PENDING).agency
+    project = submit_project(
+        user=l3_user(),
+        enterprise=None,
+        service=service,
+        name="待审核项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    queue = reverse("marketplace_office:queue")
+    # when: a citizen gets nothing; the operator sees both and decides
+    client.force_login(l3_user())
+    refused = client.get(queue)
+    client.force_login(operator)
+    with django_assert_max_num_queries(10):
+        page = client.get(queue)
+    client.post(
+        reverse("marketplace_office:agency_review", args=[pending.pk]), {"decision": "approve"}
+    )
+    client.post(
+        reverse("marketplace_office:project_review", args=[project.pk]),
+        {"decision": "return", "note": "范围不清"},
+    )
+    # then
+    assert refused.status_code == 404
+    assert "待审核项目" in page.content.decode()
+    assert Agency.objects.get().status == AgencyStatus.PUBLICITY
+    assert Project.objects.get().status == ProjectStatus.RETURNED
+    assert AgencyService.objects.count() == 1
+
+
+def test_bid_through_the_page_and_late_bid_refused(client, service):
+    from apps.marketplace.models import Bid
+
+    project = published_project(service, method="bidding")
+    a, b = listed_agency(service), listed_agency(service)
+    for agency in (a, b):
+        register_for_project(
+            user=agency.enterprise.legal_representative, project_id=project.pk, agency_id=agency.pk
+        )
+    url = reverse("marketplace:project_bid", args=[project.pk])
+    client.force_login(a.enterprise.legal_representative)
+    with time_machine.travel(project.selection_at, tick=False):
+        close_registration(project_id=project.pk)
+        page = client.get(reverse("marketplace:project", args=[project.pk])).content.decode()
+        client.post(url, {"agency": a.pk, "price": "70000"})
+    with time_machine.travel(project.bidding_ends_at, tick=False):
+        late = client.post(url, {"agency": a.pk, "price": "60000"}, follow=True)
+    assert "提交报价" in page
+    assert Bid.objects.get().price == 70000
+    assert "竞价已截止，出价无效" in late.content.decode()

@@ -1,5 +1,13 @@
 """Every write of the 中介超市 (STYLE.md S1), split by sub-domain."""
 
+from apps.marketplace.services.aftercare import (
+    confirm_completion,
+    confirm_contract,
+    credit_components,
+    evaluate_agency,
+    impose_sanction,
+    refuse_contract,
+)
 from apps.marketplace.services.agencies import (
     declare_agency_service,
     end_agency_publicity,
@@ -28,11 +36,17 @@ from apps.marketplace.services.selection import (
 
 __all__ = [
     "close_registration",
+    "confirm_completion",
+    "confirm_contract",
+    "credit_components",
     "declare_agency_service",
     "dispatch_due_projects",
     "end_agency_publicity",
+    "evaluate_agency",
+    "impose_sanction",
     "pick_from_shortlist",
     "place_bid",
+    "refuse_contract",
     "register_agency",
     "register_for_project",
     "review_agency",

@@ -24,6 +24,7 @@ from apps.marketplace import drawing
 from apps.marketplace.constants import DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project
+from apps.marketplace.services.aftercare import open_contract
 from apps.marketplace.services.common import eligibility_problem
 from apps.notifications.services import notify_users
 
@@ -85,6 +86,7 @@ def _award(
     project.save(
         update_fields=["status", "winner", "award_price", "award_note", "awarded_at", "updated_at"]
     )
+    open_contract(project)
     notify_users(
         recipients=[project.owner_user_id, agency.submitted_by_id],
         key=f"marketplace.awarded:{project.pk}",

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.marketplace import office_views
+
+app_name = "marketplace_office"
+
+urlpatterns = [
+    path("", office_views.review_queue, name="queue"),
+    path("agencies/<int:agency_id>/review/", office_views.agency_review, name="agency_review"),
+    path("projects/<int:project_id>/review/", office_views.project_review, name="project_review"),
+]

@@ -1,0 +1,74 @@
+"""The operator's review screens (运营机构): agencies applying to join, projects to publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.core.exceptions import DomainError
+from apps.marketplace import selectors, services
+from apps.marketplace.permissions import is_operator
+
+
+def _operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_operator(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+@_operator_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "marketplace/office/review_queue.html",
+        {
+            "agencies": selectors.list_pending_agencies(),
+            "projects": selectors.list_submitted_projects(),
+        },
+    )
+
+
+def _decision(request: HttpRequest) -> tuple[bool, str]:
+    return request.POST.get("decision") == "approve", request.POST.get("note", "")
+
+
+@_operator_required
+@require_POST
+def agency_review(request: HttpRequest, agency_id: int) -> HttpResponse:
+    approve, note = _decision(request)
+    try:
+        services.review_agency(
+            operator=request.user, agency_id=agency_id, approve=approve, note=note
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已审核入驻申请"))
+    return redirect("marketplace_office:queue")
+
+
+@_operator_required
+@require_POST
+def project_review(request: HttpRequest, project_id: int) -> HttpResponse:
+    approve, note = _decision(request)
+    try:
+        services.review_project(
+            operator=request.user, project_id=project_id, approve=approve, note=note
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已审核项目"))
+    return redirect("marketplace_office:queue")
