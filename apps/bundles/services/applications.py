@@ -27,8 +27,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from celery import signature
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -73,6 +71,7 @@ from apps.cases.uploads import case_file_storage, check_upload, stored_name
 from apps.catalog.forms import build_application_form, validate_application_data
 from apps.core import calendar
 from apps.core.exceptions import DomainError
+from apps.core.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ _DECIDED_CASE_STATES = {CaseStatus.DECIDED, CaseStatus.COMPLETED, CaseStatus.DEL
 
 def enqueue_advance(application_id: int) -> None:
     """Enqueue the orchestration by task name (no import of the tasks module: no cycle)."""
-    signature(ADVANCE_TASK, args=[application_id]).apply_async()
+    enqueue(ADVANCE_TASK, application_id)
 
 
 # --- the guide: answers and what applies -----------------------------------------------------

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.exceptions import DomainError
 from apps.core.models import Department
+from apps.core.queue import enqueue
 from apps.licences.constants import (
     LicenceAction,
     LicenceStatus,
@@ -139,10 +140,8 @@ def _issue(
 def _render_file_later(licence_id: int) -> None:
     """After commit: the sealed file is rendered by the worker; a broker outage only delays it
     to the first download (which renders on demand)."""
-    from apps.licences.tasks import render_licence_file
-
     try:
-        render_licence_file.delay(licence_id)
+        enqueue("licences.render_file", licence_id)
     except (KombuOperationalError, RedisError, OSError):
         logger.warning("licences.render_not_enqueued", extra={"licence_id": licence_id})
 

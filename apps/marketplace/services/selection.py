@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from apps.audit.models import AuditChainHead
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
+from apps.core.queue import enqueue
 from apps.marketplace import drawing
 from apps.marketplace.constants import DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
@@ -35,9 +36,6 @@ BEAT_RUN_METHODS = (SelectionMethod.RANDOM, SelectionMethod.CREDIT, SelectionMet
 
 def dispatch_due_projects() -> dict[str, int]:
     """Beat: enqueue closing and selection for every project whose time has come."""
-    # Imported here: tasks import this module (no cycle, HELPERS/STYLE T1).
-    from apps.marketplace import tasks
-
     now = timezone.now()
     closing = list(
         Project.objects.filter(
@@ -45,7 +43,7 @@ def dispatch_due_projects() -> dict[str, int]:
         ).values_list("pk", flat=True)
     )
     for project_id in closing:
-        tasks.close_registration.apply_async(args=[project_id])
+        enqueue("marketplace.close_registration", project_id)
     selecting = [
         project.pk
         for project in Project.objects.filter(
@@ -54,7 +52,7 @@ def dispatch_due_projects() -> dict[str, int]:
         if project.method != SelectionMethod.BIDDING or project.bidding_ends_at <= now
     ]
     for project_id in selecting:
-        tasks.run_selection.apply_async(args=[project_id])
+        enqueue("marketplace.run_selection", project_id)
     return {"closing": len(closing), "selecting": len(selecting)}
 
 
