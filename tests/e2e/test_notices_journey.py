@@ -121,7 +121,8 @@ def test_citizen_is_told_of_supplement_acceptance_and_decision(
 
     # and the case page shows where it stands and what happens next
     phone.goto(f"{base}/cases/{case.pk}/")
-    expect(phone.locator(".stepper__step--current")).to_contain_text("决定")
+    expect(phone.locator(".stepper__step--done")).to_have_count(4)  # 申报 受理 审查 决定
+    expect(phone.locator(".stepper__step--current")).to_contain_text("办结")
     expect(phone.get_by_test_id("decision-link")).to_be_visible()
     _no_horizontal_overflow(phone)
 
