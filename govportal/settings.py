@@ -183,6 +183,8 @@ PHONE_CODE_TTL_SECONDS = env.int("PHONE_CODE_TTL_SECONDS", default=300)
 PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
 PHONE_CODE_RESEND_SECONDS = env.int("PHONE_CODE_RESEND_SECONDS", default=60)
 PHONE_CODE_MAX_PER_HOUR = env.int("PHONE_CODE_MAX_PER_HOUR", default=5)
+# 忘记密码: code requests per client address and hour, whatever numbers they name (0: off).
+PASSWORD_RESET_IP_LIMIT = env.int("PASSWORD_RESET_IP_LIMIT", default=30)
 # Service codes (一人一码/一企一码, DOMAIN.md §4.5: 60 s - 5 min): seconds a shown code is valid.
 SERVICE_CODE_TTL_SECONDS = env.int("SERVICE_CODE_TTL_SECONDS", default=120)
 # A clerk who identified a person by service code may reveal their full ID number (audited)

@@ -121,3 +121,4 @@ class SubjectType(models.TextChoices):
 
 class PhoneCodePurpose(models.TextChoices):
     REGISTER = "register", _("注册")
+    RESET_PASSWORD = "reset_password", _("找回密码")

@@ -118,6 +118,45 @@ class RegistrationForm(PhoneForm):
         return cleaned
 
 
+class PasswordResetForm(PhoneForm):
+    """忘记密码: phone + SMS code + the new password twice (the code is checked by the service,
+    the password against the account by the validators there as well)."""
+
+    code = RegistrationForm.base_fields["code"]
+    password1 = forms.CharField(
+        label=_("新密码"),
+        strip=False,
+        help_text=_("至少8位，不能全是数字"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("确认新密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    field_order = ["phone", "code", "password1", "password2"]
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise forms.ValidationError(_("请输入6位数字验证码"))
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password1 = cleaned.get("password1")
+        password2 = cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", _("两次输入的密码不一致"))
+        elif password1:
+            try:
+                password_validation.validate_password(password1)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
 class VerifyRealNameForm(forms.Form):
     """L1 → L2: name + ID number, matched against the population registry by the service."""
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("register/", views.register, name="register"),
+    path("password-reset/", views.password_reset, name="password-reset"),
     path("profile/", views.profile, name="profile"),
     path("profile/verify/", views.verify_real_name, name="verify"),
     path("profile/level3/", views.level_three, name="level3"),

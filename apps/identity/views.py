@@ -5,11 +5,13 @@ Thin (STYLE.md V1): forms validate input, services change state, templates show 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import segno
+from axes.helpers import get_client_ip_address
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,10 +19,12 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -30,6 +34,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.exceptions import DomainError
+from apps.identity import password_reset as reset
 from apps.identity import selectors, services
 from apps.identity.constants import MAX_LICENCE_ADMINS, AssuranceLevel
 from apps.identity.forms import (
@@ -39,6 +44,7 @@ from apps.identity.forms import (
     LevelThreeForm,
     LicenceAdminForm,
     LoginForm,
+    PasswordResetForm,
     PhoneForm,
     RegistrationForm,
     RevealGrantForm,
@@ -47,6 +53,7 @@ from apps.identity.forms import (
 )
 from apps.identity.models import AgentAuthorisation, Enterprise, EnterpriseRole, Person, User
 from apps.identity.permissions import can_identify_applicants
+from apps.identity.pii import blind_index
 
 
 def lockout_response(
@@ -167,6 +174,71 @@ def register(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(reverse("identity:profile"))
         return render(request, "identity/register.html", {"form": form}, status=200)
     return render(request, "identity/register.html", {"form": RegistrationForm()})
+
+
+@never_cache
+@sensitive_post_parameters("password1", "password2", "code")
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """忘记密码 on one page, like registration: "获取验证码" posts the phone alone
+    (``action=send_code``), "重置密码" the whole form. The answer to a code request is the same
+    whether or not the number has an account (``apps.identity.password_reset``)."""
+    template = "identity/password_reset.html"
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        phone_form = PhoneForm(request.POST)
+        form = PasswordResetForm(initial={"phone": request.POST.get("phone", "")})
+        if not phone_form.is_valid():
+            for error in phone_form.errors.get("phone", []):
+                messages.error(request, error)
+        elif reset_throttled(request):
+            messages.error(request, _("操作过于频繁，请稍后再试"))
+        else:
+            try:
+                reset.request_reset_code(phone=phone_form.cleaned_data["phone"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("如该号码是已注册账号的手机号码，验证码已发送，请查收短信（5分钟内有效）"),
+                )
+        return render(request, template, {"form": form})
+    if request.method == "POST":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                reset.reset_password(
+                    phone=data["phone"], code=data["code"], password=data["password1"]
+                )
+            except DomainError as exc:
+                field = "code" if exc.code == "invalid_phone_code" else "password1"
+                form.add_error(field, exc.message)
+            else:
+                if request.user.is_authenticated:
+                    auth_logout(request)
+                messages.success(request, _("密码已重置，请用新密码登录。其他设备上的登录已退出。"))
+                return HttpResponseRedirect(reverse("identity:login"))
+        return render(request, template, {"form": form})
+    return render(request, template, {"form": PasswordResetForm()})
+
+
+def reset_throttled(request: HttpRequest) -> bool:
+    """A coarse per-address brake on code requests (``PASSWORD_RESET_IP_LIMIT`` an hour), on
+    top of the per-number limits: one client cannot text many numbers."""
+    limit = settings.PASSWORD_RESET_IP_LIMIT
+    if limit <= 0:
+        return False
+    address = get_client_ip_address(request) or "unknown"
+    digest = blind_index(address, purpose="login_ip")[:32]
+    key = f"identity:reset-ip:{digest}:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count > limit
 
 
 # --- 个人中心 -----------------------------------------------------------------------------------
@@ -437,6 +509,12 @@ def _qr_svg(payload: str) -> str:
     return qr.svg_inline(scale=6, border=2, svgclass="service-code__svg", omitsize=True)
 
 
+# The service-code page refreshes itself this many seconds before the code expires, at most
+# SERVICE_CODE_AUTO_REFRESHES times in a row (a forgotten open tab stops issuing codes).
+SERVICE_CODE_REFRESH_BEFORE_SECONDS = 10
+SERVICE_CODE_AUTO_REFRESHES = 10
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def service_code(request: HttpRequest) -> HttpResponse:
@@ -455,11 +533,23 @@ def service_code(request: HttpRequest) -> HttpResponse:
             issued = services.issue_service_code(user=request.user, enterprise=enterprise)
         except DomainError as exc:
             messages.error(request, exc.message)
+    # The page counts down (static/js/service_code.js) and asks for a fresh code shortly
+    # before this one expires, a bounded number of times in a row (``auto`` counts them; a
+    # person's own click starts again at 0). Without JavaScript the button refreshes.
+    auto = request.POST.get("auto", "")
+    auto_refreshes = min(int(auto), SERVICE_CODE_AUTO_REFRESHES) if auto.isdigit() else 0
+    seconds_left = (
+        max(0, int((issued.expires_at - timezone.now()).total_seconds())) if issued else 0
+    )
     context = {
         "enterprises": enterprises,
         "issued": issued,
         "qr_svg": _qr_svg(issued.qr_payload) if issued else "",
         "ttl_seconds": settings.SERVICE_CODE_TTL_SECONDS,
+        "seconds_left": seconds_left,
+        "refresh_before": SERVICE_CODE_REFRESH_BEFORE_SECONDS,
+        "auto_refreshes": auto_refreshes,
+        "auto_refresh_limit": SERVICE_CODE_AUTO_REFRESHES,
     }
     response = render(request, "identity/service_code.html", context)
     add_never_cache_headers(response)

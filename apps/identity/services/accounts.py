@@ -59,8 +59,12 @@ def _lock_phone(index: str) -> None:
 
 
 @transaction.atomic(durable=True)
-def send_phone_code(*, phone: str, purpose: str = PhoneCodePurpose.REGISTER) -> PhoneCode:
+def send_phone_code(
+    *, phone: str, purpose: str = PhoneCodePurpose.REGISTER, deliver: bool = True
+) -> PhoneCode:
     """Send a fresh 6-digit code to ``phone`` by SMS (on commit); only its hash is stored.
+    With ``deliver=False`` the code is recorded (and counts against the limits) but no SMS
+    leaves: password reset for a number with no account answers exactly like one with.
 
     Refused (``DomainError``) for an invalid number, a number already registered (purpose
     ``register``), a resend sooner than ``PHONE_CODE_RESEND_SECONDS`` or more than
@@ -100,7 +104,8 @@ def send_phone_code(*, phone: str, purpose: str = PhoneCodePurpose.REGISTER) -> 
     text = _(
         "【江西政务服务】您的验证码是%(code)s，%(minutes)d分钟内有效。如非本人操作，请忽略。"
     ) % {"code": code, "minutes": minutes}
-    transaction.on_commit(lambda: send_sms(to=phone, text=text))
+    if deliver:
+        transaction.on_commit(lambda: send_sms(to=phone, text=text))
     logger.info("identity.phone_code_sent", extra={"code_id": row.pk, "purpose": purpose})
     return row
 
