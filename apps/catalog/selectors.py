@@ -102,6 +102,16 @@ def get_public_item(code: str) -> ServiceItem:
     return item
 
 
+def public_item_state(code: str) -> tuple[int, str] | None:
+    """(current version id, status) of a published or suspended item, or None (no guide)."""
+    rows = ServiceItem.objects.filter(
+        status__in=[ItemStatus.PUBLISHED, ItemStatus.SUSPENDED],
+        current_version__isnull=False,
+        implementation_code=code,
+    ).values_list("current_version_id", "status")
+    return next(iter(rows), None)
+
+
 @dataclass(frozen=True)
 class SearchResult:
     query: search.ParsedQuery
