@@ -10,14 +10,16 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import condition
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import condition, require_POST
 
 from apps.catalog import cache as catalog_cache
-from apps.catalog import search, selectors
+from apps.catalog import places, search, selectors
 from apps.catalog.constants import ItemType, ThemeAudience
 from apps.catalog.forms import build_application_form, kinds_note
 from apps.catalog.models import ItemMaterial, ServiceItem, Theme
@@ -130,22 +132,28 @@ def item_search(request: HttpRequest) -> HttpResponse:
         base = selectors.filter_items(selectors.published_items(), **filters)
         return selectors.search_items(text, base=base).items
 
-    def ids(start: int, stop: int | None) -> list[int]:
+    # One result per item; the implementation of the citizen's region first.
+    region = places.valid_region_code(filters["region_code"]) or places.chosen_region(request)
+
+    def ids(start: int, stop: int | None) -> list[list[int]]:
         with selectors.search_transaction():  # every search statement through the GIN index
-            return _version_ids(ranked(), start, stop)
+            return [row["version_ids"] for row in selectors.group_by_item(ranked())[start:stop]]
 
     def count() -> int:
         with selectors.search_transaction():
-            return ranked().count()
+            groups = selectors.group_by_item(ranked())
+            return len(groups) if isinstance(groups, list) else groups.count()
 
     results = catalog_cache.CachedResults(
-        kind="search",
+        kind="search-groups",
         params=(parsed.text, sorted(filters.items())),
         compute_ids=ids,
         compute_count=count,
-        rows=catalog_cache.item_rows,
+        rows=lambda groups: places.item_groups(groups, region),
     )
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _browse_context(request)
+    regions: list[Region] = context["regions"]  # type: ignore[assignment]
     return render(
         request,
         "catalog/item_search.html",
@@ -155,9 +163,31 @@ def item_search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "base_query": _base_query(request),
-            **_browse_context(request),
+            "place": next((r for r in regions if r.code == region), None),
+            "place_code": region,
+            **context,
         },
     )
+
+
+@csrf_exempt  # a display preference of the visitor's own, like the language (core.views)
+@require_POST
+def choose_region(request: HttpRequest) -> HttpResponse:
+    """Remember where the citizen is (a cookie for a year); an empty choice forgets it."""
+    target = request.POST.get("next") or "/catalog/search/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/catalog/search/"
+    response = HttpResponseRedirect(target)
+    code = places.valid_region_code(request.POST.get("region", ""))
+    if code and Region.objects.filter(code=code).exists():
+        response.set_cookie(
+            places.REGION_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    else:
+        response.delete_cookie(places.REGION_COOKIE, samesite="Lax")
+    return response
 
 
 def _guide_state(code: str) -> tuple[int, str] | None:
