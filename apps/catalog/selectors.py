@@ -222,6 +222,8 @@ def group_by_item(ranked: QuerySet[ServiceItem]) -> QuerySet[Any] | list[dict[st
     city and the counties) as one result, best-ranked item first: rows of ``{"basic": …,
     "version_ids": [current version ids, province first]}``, to be sliced (a page) and
     counted. ``ranked`` is a result of ``search_items`` (annotated ``rank``)."""
+    if "rank" not in ranked.query.annotations:  # an empty query finds nothing
+        return []
     if connection.vendor != "postgresql":  # the SQLite demo: a few hundred rows, in Python
         groups: dict[str, list[int]] = {}
         for basic, version_id in ranked.values_list(

@@ -90,7 +90,7 @@ MOVING: list[T] = [
         "20",
         ["social-security"],
         [ID_CARD, PHOTO],
-        "社保卡丢了 补办社保卡 社保卡补办 社保卡坏了 换社保卡 社保卡挂失",
+        "补办社保卡 换社保卡 补社保卡 挂失社保卡",
         legal=20,
         promised=5,
         result="社会保障卡",
