@@ -19,6 +19,7 @@ import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from stdnum.cn import uscc
 
@@ -56,13 +57,12 @@ QUERIES: list[tuple[str, str]] = [
 ]
 
 
-def _catalogue() -> int:
-    """The generated catalogue in the bench database; created once, reused by later runs."""
+def ensure_generated_department() -> tuple[Any, Any]:
+    """The department the generated items belong to, and the published version they copy."""
     from apps.catalog.models import ServiceItem
     from apps.catalog.permissions import SYSTEM
     from apps.catalog.services import create_item, ensure_themes, publish_item
     from apps.core.models import AdministrativeLevel, Department, Region, RegionLevel
-    from bench.catalog_data import delete_generated_items, generate_items, generated_items
 
     ensure_themes()
     region, _ = Region.objects.get_or_create(
@@ -77,12 +77,6 @@ def _catalogue() -> int:
             "level": AdministrativeLevel.PROVINCE,
         },
     )
-    generated = generated_items(department)
-    own_versions = generated.filter(current_version__item=F("pk"))
-    if generated.count() == N_ITEMS and own_versions.count() == N_ITEMS:
-        return ServiceItem.objects.filter(status="published").count()
-    # An earlier generator (all items sharing one version) or an interrupted run: start over.
-    delete_generated_items(department)
     item = ServiceItem.objects.filter(department=department, basic_code="000000000001").first()
     if item is None:
         item = create_item(
@@ -92,7 +86,23 @@ def _catalogue() -> int:
         publish_item(actor=SYSTEM, item_id=item.pk)
         item.refresh_from_db()
     assert item.current_version is not None
-    generate_items(n=N_ITEMS, department=department, version=item.current_version)
+    return department, item.current_version
+
+
+def _catalogue() -> int:
+    """The generated catalogue in the bench database; created once, reused by later runs."""
+    from apps.catalog.models import ServiceItem
+    from bench.catalog_data import delete_generated_items, generate_items, generated_items
+
+    department, version = ensure_generated_department()
+    generated = generated_items(department)
+    own_versions = generated.filter(current_version__item=F("pk"))
+    if generated.count() == N_ITEMS and own_versions.count() == N_ITEMS:
+        return ServiceItem.objects.filter(status="published").count()
+    # An earlier generator (all items sharing one version), an interrupted run or the HTTP
+    # bench's 100,000 items: start over.
+    delete_generated_items(department)
+    generate_items(n=N_ITEMS, department=department, version=version)
     return ServiceItem.objects.filter(status="published").count()
 
 

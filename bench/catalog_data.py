@@ -25,7 +25,7 @@ def generated_items(department: Department) -> QuerySet[ServiceItem]:
     )
 
 
-def generate_items(*, n: int, department: Department, version: ItemVersion) -> int:
+def generate_items(*, n: int, department: Department, version: ItemVersion, start: int = 0) -> int:
     """Insert ``n`` published items whose names cycle through the demo catalogue's names.
 
     Every item has a version of its own (version 1, the elements of ``version`` with the
@@ -35,12 +35,12 @@ def generate_items(*, n: int, department: Department, version: ItemVersion) -> i
     ``apps.catalog.search`` as at publish. Returns the number of items inserted; ``ANALYZE``
     runs so the planner sees the volume.
     """
-    templates = itertools.cycle(ITEMS)
+    templates = itertools.islice(itertools.cycle(ITEMS), start, None)
     base = {field: getattr(version, field) for field in ELEMENT_FIELDS}
     now = timezone.now()
     with transaction.atomic():
-        for start in range(0, n, BATCH):
-            chosen = [(i, next(templates)) for i in range(start, min(n, start + BATCH))]
+        for first in range(start, start + n, BATCH):
+            chosen = [(i, next(templates)) for i in range(first, min(start + n, first + BATCH))]
             items = []
             for i, template in chosen:
                 name = f"{template.name}（批次{i:05d}）"

@@ -7,6 +7,7 @@ from bench import (
     bench_catalog,
     bench_core,
     bench_handoffs,
+    bench_http,
     bench_identity,
     bench_licences,
     bench_reviews,
@@ -25,4 +26,6 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "handoffs_pull": bench_handoffs.handoffs_pull,
     "reviews": bench_reviews.reviews,
     "licences": bench_licences.licences,
+    # Last: it leaves 100,000 generated items, which catalog_search cuts back to 10,000.
+    "http": bench_http.http_ratios,
 }

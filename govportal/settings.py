@@ -74,7 +74,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # 400 for NUL characters and repeated API parameters, before any session or view work.
     "apps.core.middleware.QueryGuardMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, minus Vary: Cookie on cookieless anonymous pages (issue 15 §1).
+    "apps.core.middleware.SessionMiddlewareWithoutAnonymousVary",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -38,7 +38,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     # Prometheus (issue 15 §6): configured addresses or METRICS_TOKEN only; docs/deploy.md.
     path("metrics", core_views.metrics, name="metrics"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.identity.urls")),
     path("office/", office_home, name="office-home"),

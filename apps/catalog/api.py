@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -22,7 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.catalog import selectors, services
+from apps.catalog import cache as catalog_cache
+from apps.catalog import search, selectors, services
 from apps.catalog.constants import ItemType, ThemeAudience
 from apps.catalog.models import (
     ELEMENT_FIELDS,
@@ -277,11 +280,54 @@ class ItemListApi(generics.ListAPIView):
             queryset = queryset.order_by("implementation_code")
         return _list_rows(queryset)
 
+    def _version_ids(self, start: int, stop: int | None) -> list[int]:
+        with self._reading():
+            return list(
+                self.get_queryset().values_list("current_version_id", flat=True)[start:stop]
+            )
+
+    def _count(self) -> int:
+        with self._reading():
+            return self.get_queryset().count()
+
+    def _rows(self, version_ids: list[int]) -> list[dict[str, Any]]:
+        with self._reading():
+            return catalog_cache.api_rows(version_ids, _serialise_rows)
+
+    def _reading(self) -> AbstractContextManager[None]:
+        if self.request.query_params.get("search", "").strip():
+            return selectors.search_transaction()  # every search statement through the GIN index
+        return nullcontext()
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not request.query_params.get("search", "").strip():
-            return super().list(request, *args, **kwargs)
-        with selectors.search_transaction():  # every search statement through the GIN index
-            return super().list(request, *args, **kwargs)
+        """A page of published items: the page's version ids and the count are cached under the
+        catalogue generation, each row's serialisation under its version id
+        (``apps.catalog.cache``); SQL runs only on a miss."""
+        params = request.query_params
+        text = params.get("search", "")
+        key = sorted(
+            (name, params.getlist(name))
+            for name in params
+            if name not in ("page", "page_size", "search")
+        )
+        results = catalog_cache.CachedResults(
+            kind="api-list",
+            params=(search.normalise(text) if text.strip() else "", key),
+            compute_ids=self._version_ids,
+            compute_count=self._count,
+            rows=self._rows,
+        )
+        page = self.paginate_queryset(results)  # type: ignore[arg-type]
+        return self.get_paginated_response(page)
+
+
+def _serialise_rows(version_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The list rows of the items whose current version is one of ``version_ids``."""
+    items = _list_rows(selectors.published_items().filter(current_version_id__in=version_ids))
+    return {
+        item.current_version_id: json.loads(json.dumps(ItemListOutput(item).data, default=str))
+        for item in items
+    }
 
 
 @extend_schema(tags=["catalog"], summary="事项详情（当前发布版本的全部要素）")

@@ -188,6 +188,7 @@ def _fields(t: T, department: Department, basic_code: str, level: str) -> dict[s
     place = _where(department)
     return {
         "name": t.name,
+        "name_en": t.name_en,
         "basic_code": basic_code,
         "item_type": t.item_type,
         "exercise_level": level,

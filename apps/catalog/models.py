@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.constants import (
@@ -80,6 +81,8 @@ class ItemElements(models.Model):
 
     # Identity and legal basis
     name = models.CharField(_("事项名称"), max_length=200)
+    # Shown instead of ``name`` when the interface is in English, and searchable (issue 16 §7).
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     basic_code = models.CharField(_("基本编码"), max_length=20)
     local_basic_code = models.CharField(_("地方基本编码"), max_length=64, blank=True)
     implementation_code = models.CharField(_("实施编码"), max_length=50)
@@ -179,6 +182,14 @@ class ItemElements(models.Model):
         abstract = True
 
     def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface's language: the English name when the interface is in
+        English and the item has one."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
 

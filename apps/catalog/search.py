@@ -113,6 +113,7 @@ def _pinyin_forms(words: Iterable[str]) -> list[str]:
 class IndexedText:
     name: str
     keywords: str = ""
+    name_en: str = ""
     department: str = ""
     result: str = ""
 
@@ -131,6 +132,7 @@ def document_lexemes(text: IndexedText) -> dict[str, str]:
 
     name_tokens = tokens(text.name)
     add(name_tokens, "A")
+    add(english_words(text.name_en), "A")
     add([pinyin(text.name), initials(text.name), *_pinyin_forms(name_tokens)], "A")
     keyword_tokens = tokens(text.keywords)
     add(keyword_tokens, "B")
@@ -138,6 +140,28 @@ def document_lexemes(text: IndexedText) -> dict[str, str]:
     add(tokens(text.department) + tokens(text.result), "C")
     add(_HAN.findall(text.name), "D")
     return lexemes
+
+
+# English stop words of a query or a name ("how to get an id card").
+_ENGLISH_STOPWORDS_TEXT = (
+    "a an the of for to and or in on at by with my i me how do does is are what where when "
+    "need want get can"
+)
+ENGLISH_STOPWORDS = frozenset(_ENGLISH_STOPWORDS_TEXT.split())
+_ENGLISH_WORD = re.compile(r"[a-z0-9]+")
+
+
+def english_words(text: str) -> list[str]:
+    """Lower-case words of an English name or query, without stop words; a plural's final
+    "s" is dropped so that "passports" and "passport" meet (queries match by prefix)."""
+    words = []
+    for word in _ENGLISH_WORD.findall((text or "").lower()):
+        if word in ENGLISH_STOPWORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.append(word)
+    return words
 
 
 def _quote(lexeme: str) -> str:
@@ -213,15 +237,16 @@ def _long_words(text: str) -> list[str]:
     return words
 
 
+# Segmentation, pinyin and synonym expansion depend on the query string alone: memoised per
+# worker process, so a repeated query costs no jieba or pinyin work (issue 15 §1).
+@lru_cache(maxsize=4096)
 def parse_query(raw: str) -> ParsedQuery:
     text = normalise(raw)
     if not text:
         return ParsedQuery("", (), (), "")
     compact = text.replace(" ", "")
     if _LATIN.fullmatch(compact):
-        # Pinyin or initials typed without an IME: prefix match on the pinyin lexemes.
-        query = f"{_quote(compact)}:*"
-        return ParsedQuery(text, (compact,), (), query, query, query)
+        return _parse_latin(text, compact)
     words = _long_words(compact)
     expansions: list[str] = []
     for word, official in synonyms():
@@ -254,6 +279,20 @@ def parse_query(raw: str) -> ParsedQuery:
         strict or _or(precise),
         near,
     )
+
+
+def _parse_latin(text: str, compact: str) -> ParsedQuery:
+    """Pinyin or initials typed without an IME, or English words (items' English names):
+    prefix matches. Several English words must all match in the strict tier (or the whole
+    string as one pinyin run: "shen fen zheng"); any of them in the broad one."""
+    whole = f"{_quote(compact)}:*"
+    words = [w for w in english_words(text) if w != compact]
+    if " " not in text or not words:
+        return ParsedQuery(text, (compact,), (), whole, whole, whole)
+    prefixes = [f"{_quote(word)}:*" for word in dict.fromkeys(words)]
+    strict = _any([whole, " & ".join(prefixes)])
+    broad = " | ".join([whole, *prefixes])
+    return ParsedQuery(text, tuple(words), (), broad, broad, strict)
 
 
 def _any(parts: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
@@ -15,6 +16,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Max,
     Prefetch,
     QuerySet,
     Value,
@@ -100,6 +102,16 @@ def get_public_item(code: str) -> ServiceItem:
     if item is None:
         raise Http404(_("事项不存在或未发布"))
     return item
+
+
+def public_item_state(code: str) -> tuple[int, str] | None:
+    """(current version id, status) of a published or suspended item, or None (no guide)."""
+    rows = ServiceItem.objects.filter(
+        status__in=[ItemStatus.PUBLISHED, ItemStatus.SUSPENDED],
+        current_version__isnull=False,
+        implementation_code=code,
+    ).values_list("current_version_id", "status")
+    return next(iter(rows), None)
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,33 @@ def search_items(text: str, *, base: QuerySet[ServiceItem] | None = None) -> Sea
     return SearchResult(parsed, _ranked(queryset, parsed, tsquery))
 
 
+def group_by_item(ranked: QuerySet[ServiceItem]) -> QuerySet[Any] | list[dict[str, Any]]:
+    """The implementations of the same item (one basic code, implemented by the province, the
+    city and the counties) as one result, best-ranked item first: rows of ``{"basic": …,
+    "version_ids": [current version ids, province first]}``, to be sliced (a page) and
+    counted. ``ranked`` is a result of ``search_items`` (annotated ``rank``)."""
+    if "rank" not in ranked.query.annotations:  # an empty query finds nothing
+        return []
+    if connection.vendor != "postgresql":  # the SQLite demo: a few hundred rows, in Python
+        groups: dict[str, list[int]] = {}
+        for basic, version_id in ranked.values_list(
+            "current_version__basic_code", "current_version_id"
+        ):
+            groups.setdefault(basic, []).append(version_id)
+        return [{"basic": basic, "version_ids": ids} for basic, ids in groups.items()]
+    return (
+        ranked.order_by()
+        .values(basic=F("current_version__basic_code"))
+        .annotate(
+            best=Max("rank"),
+            version_ids=ArrayAgg(
+                "current_version_id", order_by=("department__level", "implementation_code")
+            ),
+        )
+        .order_by("-best", "basic")
+    )
+
+
 # Planner settings of a search transaction: the item table is read only through bitmap scans,
 # and its one index that a search predicate can drive is the GIN index. Left to itself, the
 # planner reads the table sequentially for broad one-word terms (登记, 许可: about 30 % of the
@@ -255,6 +294,7 @@ def search_in_python(
     rows = queryset.values_list(
         "pk",
         "current_version__name",
+        "current_version__name_en",
         "current_version__keywords",
         "department__name",
         "current_version__result_name",
@@ -264,11 +304,13 @@ def search_in_python(
         pk: (
             name,
             search.document_lexemes(
-                search.IndexedText(name=name, keywords=keywords, department=dept, result=result)
+                search.IndexedText(
+                    name=name, name_en=name_en, keywords=keywords, department=dept, result=result
+                )
             ),
             min(popularity, 1000) / 10000.0,  # the same tie-break as on PostgreSQL
         )
-        for pk, name, keywords, dept, result, popularity in rows
+        for pk, name, name_en, keywords, dept, result, popularity in rows
     }
     scores: dict[int, float] = {}
     for tier in parsed.tiers:

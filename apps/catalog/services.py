@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.catalog import codes, search
+from apps.catalog.cache import bump_catalog_generation_on_commit
 from apps.catalog.constants import (
     CATCH_ALL_MATERIAL_PATTERNS,
     THEMES,
@@ -389,6 +390,7 @@ def _index_item(item: ServiceItem) -> None:
         return
     text = search.IndexedText(
         name=item.name,
+        name_en=item.name_en,
         keywords=item.keywords,
         department=item.department.name,
         result=item.result_name,
@@ -461,6 +463,8 @@ def publish_item(*, actor: Any, item_id: int, change_note: str = "") -> ItemVers
             "updated_at",
         ]
     )
+    # The published catalogue changed: cached listings, counts and searches are stale.
+    bump_catalog_generation_on_commit()
     record_audit_event(
         actor=_audit_actor(actor),
         action="catalog.item_published",
@@ -489,6 +493,7 @@ def _set_status(*, actor: Any, item_id: int, to: str, reason: str, action: str) 
     item.status = to
     item.status_reason = reason
     item.save(update_fields=["status", "status_reason", "updated_at"])
+    bump_catalog_generation_on_commit()  # the item leaves or rejoins the public catalogue
     record_audit_event(
         actor=_audit_actor(actor),
         action=action,

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import hashlib
+from typing import Any
 
-from apps.catalog import selectors
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import condition, require_POST
+
+from apps.catalog import cache as catalog_cache
+from apps.catalog import places, search, selectors
 from apps.catalog.constants import ItemType, ThemeAudience
 from apps.catalog.forms import build_application_form, kinds_note
-from apps.catalog.models import ItemMaterial, Theme
+from apps.catalog.models import ItemMaterial, ServiceItem, Theme
+from apps.core.context_processors import ELDER_COOKIE
 from apps.core.models import AdministrativeLevel, Department, Region, ServiceWindow
 
 PAGE_SIZE = 20
@@ -27,17 +41,31 @@ def _filters(request: HttpRequest) -> dict[str, str]:
     }
 
 
+def _browse_choices() -> dict[str, list[Any]]:
+    """Themes, and the departments and regions that have items: three aggregating queries over
+    the whole catalogue, cached under the catalogue generation (issue 15 §1)."""
+
+    def load() -> dict[str, list[Any]]:
+        return {
+            "themes": list(Theme.objects.all()),
+            "departments": list(
+                Department.objects.filter(is_active=True, items__isnull=False)
+                .distinct()
+                .select_related("region")
+                .order_by("level", "region__code", "name")
+            ),
+            # Where the citizen lives: items of that region and of the regions above it.
+            "regions": list(
+                Region.objects.filter(departments__items__isnull=False).distinct().order_by("code")
+            ),
+        }
+
+    return catalog_cache.cached_result(catalog_cache.result_key("browse-choices"), load)
+
+
 def _browse_context(request: HttpRequest) -> dict[str, object]:
     return {
-        "themes": Theme.objects.all(),
-        "departments": Department.objects.filter(is_active=True, items__isnull=False)
-        .distinct()
-        .select_related("region")
-        .order_by("level", "region__code", "name"),
-        # Where the citizen lives: items of that region and of the regions above it.
-        "regions": Region.objects.filter(departments__items__isnull=False)
-        .distinct()
-        .order_by("code"),
+        **_browse_choices(),
         "levels": [
             (AdministrativeLevel.PROVINCE, AdministrativeLevel.PROVINCE.label),
             (AdministrativeLevel.CITY, AdministrativeLevel.CITY.label),
@@ -57,14 +85,30 @@ def _base_query(request: HttpRequest) -> str:
     return f"{encoded}&" if encoded else ""
 
 
+def _version_ids(queryset: QuerySet[ServiceItem], start: int, stop: int | None) -> list[int]:
+    return list(queryset.values_list("current_version_id", flat=True)[start:stop])
+
+
 def item_index(request: HttpRequest) -> HttpResponse:
     """Browse by life event / enterprise stage, department, region level, audience."""
     filters = _filters(request)
-    items = selectors.filter_items(selectors.published_items(), **filters).order_by(
-        "department__level", "current_version__name", "implementation_code"
+
+    def items() -> QuerySet[ServiceItem]:
+        return selectors.filter_items(selectors.published_items(), **filters).order_by(
+            "department__level", "current_version__name", "implementation_code"
+        )
+
+    results = catalog_cache.CachedResults(
+        kind="index",
+        params=sorted(filters.items()),
+        compute_ids=lambda start, stop: _version_ids(items(), start, stop),
+        compute_count=lambda: items().count(),
+        rows=catalog_cache.item_rows,
     )
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    theme = Theme.objects.filter(code=filters["theme"]).first() if filters["theme"] else None
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _browse_context(request)
+    themes: list[Theme] = context["themes"]  # type: ignore[assignment]
+    theme = next((t for t in themes if t.code == filters["theme"]), None)
     return render(
         request,
         "catalog/item_index.html",
@@ -73,7 +117,7 @@ def item_index(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "theme": theme,
             "base_query": _base_query(request),
-            **_browse_context(request),
+            **context,
         },
     )
 
@@ -82,27 +126,132 @@ def item_search(request: HttpRequest) -> HttpResponse:
     """Search page; empty or nonsense queries get suggestions, never an error."""
     filters = _filters(request)
     text = request.GET.get("q", "")
-    base = selectors.filter_items(selectors.published_items(), **filters)
-    with selectors.search_transaction():  # every search statement through the GIN index
-        result = selectors.search_items(text, base=base)
-        page = Paginator(result.items, PAGE_SIZE).get_page(request.GET.get("page"))
-        page.object_list = list(page.object_list)
+    parsed = search.parse_query(text)
+
+    def ranked() -> QuerySet[ServiceItem]:
+        base = selectors.filter_items(selectors.published_items(), **filters)
+        return selectors.search_items(text, base=base).items
+
+    # One result per item; the implementation of the citizen's region first.
+    region = places.valid_region_code(filters["region_code"]) or places.chosen_region(request)
+
+    def ids(start: int, stop: int | None) -> list[list[int]]:
+        with selectors.search_transaction():  # every search statement through the GIN index
+            return [row["version_ids"] for row in selectors.group_by_item(ranked())[start:stop]]
+
+    def count() -> int:
+        with selectors.search_transaction():
+            groups = selectors.group_by_item(ranked())
+            return len(groups) if isinstance(groups, list) else groups.count()
+
+    results = catalog_cache.CachedResults(
+        kind="search-groups",
+        params=(parsed.text, sorted(filters.items())),
+        compute_ids=ids,
+        compute_count=count,
+        rows=lambda groups: places.item_groups(groups, region),
+    )
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _browse_context(request)
+    regions: list[Region] = context["regions"]  # type: ignore[assignment]
     return render(
         request,
         "catalog/item_search.html",
         {
             "q": text,
-            "query": result.query,
+            "query": parsed,
             "page": page,
             "filters": filters,
             "base_query": _base_query(request),
-            **_browse_context(request),
+            "place": next((r for r in regions if r.code == region), None),
+            "place_code": region,
+            **context,
         },
     )
 
 
+@csrf_exempt  # a display preference of the visitor's own, like the language (core.views)
+@require_POST
+def choose_region(request: HttpRequest) -> HttpResponse:
+    """Remember where the citizen is (a cookie for a year); an empty choice forgets it."""
+    target = request.POST.get("next") or "/catalog/search/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/catalog/search/"
+    response = HttpResponseRedirect(target)
+    code = places.valid_region_code(request.POST.get("region", ""))
+    if code and Region.objects.filter(code=code).exists():
+        response.set_cookie(
+            places.REGION_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    else:
+        response.delete_cookie(places.REGION_COOKIE, samesite="Lax")
+    return response
+
+
+def _guide_state(code: str) -> tuple[int, str] | None:
+    """(current version id, status) of the item whose guide is public, cached under the
+    catalogue generation (a publish, suspension or retirement bumps it)."""
+    state = catalog_cache.cached_result(
+        catalog_cache.result_key("guide-state", code),
+        lambda: selectors.public_item_state(code) or (),
+    )
+    return tuple(state) if state else None  # type: ignore[return-value]
+
+
+def _is_shared_view(request: HttpRequest) -> bool:
+    """Whether every visitor sees the same page: no session (so nobody signed in, and no
+    messages kept in one) and no flash messages in a cookie. Such a page can be cached whole
+    and answered with 304 (issue 15 §1)."""
+    return (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+    )
+
+
+def _guide_variant(request: HttpRequest, code: str) -> str | None:
+    """What a shared guide page depends on: the version shown, the item's status, the
+    catalogue generation (windows, department), the language and the elder-friendly mode."""
+    if not _is_shared_view(request):
+        return None
+    state = _guide_state(code)
+    if state is None:
+        return None
+    elder = request.COOKIES.get(ELDER_COOKIE) == "1"
+    generation = catalog_cache.catalog_generation()
+    return f"{code}:{state[0]}:{state[1]}:{generation}:{get_language()}:{elder:d}"
+
+
+def _guide_etag(request: HttpRequest, code: str) -> str | None:
+    variant = _guide_variant(request, code)
+    if variant is None:
+        return None
+    return hashlib.sha1(variant.encode(), usedforsecurity=False).hexdigest()
+
+
+@condition(etag_func=_guide_etag)
 def item_detail(request: HttpRequest, code: str) -> HttpResponse:
-    """The guide (办事指南) of the published version, printable, with where to go."""
+    """The guide (办事指南) of the published version, printable, with where to go.
+
+    A shared view (nobody signed in, no flash message) is rendered once per version, status,
+    language and display mode and served from the cache; ``ETag`` answers repeat visits with
+    304 Not Modified."""
+    if _guide_state(code) is None:
+        raise Http404(_("事项不存在或未发布"))
+    variant = _guide_variant(request, code)
+    html_key = f"catalog:guide-html:{variant}" if variant else ""
+    if html_key:
+        html = cache.get(html_key)
+        if html is not None:
+            return HttpResponse(html)
+    response = _render_guide(request, code)
+    if html_key:
+        cache.set(html_key, response.content, catalog_cache.RESULT_TIMEOUT)
+    return response
+
+
+def _render_guide(request: HttpRequest, code: str) -> HttpResponse:
     item = selectors.get_public_item(code)
     version = item.current_version
     windows = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -40,3 +41,23 @@ class QueryGuardMiddleware:
             status=400,
             json_dumps_params={"ensure_ascii": False},
         )
+
+
+class SessionMiddlewareWithoutAnonymousVary(SessionMiddleware):
+    """Django's session middleware, minus ``Vary: Cookie`` on the pages of visitors who have
+    no session.
+
+    Every page asks whether somebody is signed in, which marks the session as accessed, and
+    Django then adds ``Vary: Cookie`` — to every anonymous page too, where it defeats every
+    cache in front of the portal (issue 15 §1). A request that carries no cookie at all and
+    leaves the session empty got the page everyone without cookies gets; that page does not
+    vary on cookies, so it says nothing about them. A cache in front must still pass through
+    requests that carry a cookie (the default of Varnish and of most CDNs), since a session,
+    language or display-mode cookie changes the page.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = request.session
+        if not request.COOKIES and not session.modified and session.is_empty():
+            session.accessed = False
+        return super().process_response(request, response)

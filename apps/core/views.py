@@ -4,8 +4,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views import defaults
+from django.views import defaults, i18n
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import metrics as core_metrics
@@ -40,6 +41,18 @@ def _safe_next(request: HttpRequest) -> str:
     return "/"
 
 
+# The two display preferences (elder mode, language) only set a cookie of the visitor's own and
+# redirect to a same-site page: a forged request can do no more than switch a display mode, so
+# they take no CSRF token. Every page carries their forms; with a token, every anonymous page
+# would set a CSRF cookie and send ``Vary: Cookie``, which no cache in front can store
+# (issue 15 §1).
+@csrf_exempt
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    return i18n.set_language(request)
+
+
+@csrf_exempt
 @require_POST
 def elder_mode_toggle(request: HttpRequest) -> HttpResponse:
     """Switch the elder-friendly mode (长辈模式) on or off; remembered in a cookie for a year."""

@@ -15,6 +15,7 @@ from apps.identity.models import (
     Enterprise,
     EnterpriseRole,
     Person,
+    PopulationRecord,
     User,
 )
 from apps.identity.pii import id_number_index, phone_index
@@ -205,6 +206,18 @@ def find_verified_person(*, id_number: str, name: str) -> User | None:
 def get_person(user: User) -> Person | None:
     """The real-name profile of ``user`` (``None`` for accounts created without one)."""
     return Person.objects.filter(user=user).first()
+
+
+def household_region(user: User) -> str:
+    """The region code (GB/T 2260) of the person's household registration in the population
+    registry (人口库), or "" when the account has no real-name profile found there. One query."""
+    index = Person.objects.filter(user=user).exclude(id_number_index="").values("id_number_index")
+    region = (
+        PopulationRecord.objects.filter(id_number_index__in=index)
+        .values_list("household_region", flat=True)
+        .first()
+    )
+    return region or ""
 
 
 def find_verified_person_by_phone(phone: str) -> User | None:

@@ -7,6 +7,7 @@ The data (published items with materials in two departments) is built once for t
 
 import pytest
 
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -36,7 +37,10 @@ def catalogue(django_db_setup, django_db_blocker):
         yield {"small": small, "large": large, "item": items[-1]}
 
 
-def _count(client, url: str, params: dict) -> tuple[int, object]:
+def _count(client, url: str, params: dict, *, cold: bool = True) -> tuple[int, object]:
+    """Queries of one request; ``cold`` empties the cache first (apps.catalog.cache)."""
+    if cold:
+        cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, params)
     assert response.status_code == 200
@@ -48,14 +52,18 @@ def test_public_list_page_cost_does_not_grow_with_page_size(
 ) -> None:
     client = APIClient()
     url = "/api/v1/catalog/items/"
-    # COUNT(*); the page of items (+ department, region); current versions, their materials
-    # and variants, and the items' versions (4 prefetches)
-    with django_assert_max_num_queries(6):
+    # cold: COUNT(*); the page's version ids; the rows' items (+ department, region); current
+    # versions, their materials and variants, and the items' versions (4 prefetches)
+    with django_assert_max_num_queries(7):
         few, response = _count(client, url, {"page_size": FEW})
     assert len(response.json()["results"]) == FEW
     many, response = _count(client, url, {"page_size": MANY})
     assert len(response.json()["results"]) == MANY
     assert few == many
+    # warm: count, ids and serialised rows all come from the cache
+    with django_assert_max_num_queries(0):
+        _, again = _count(client, url, {"page_size": MANY}, cold=False)
+    assert again.json() == response.json()
 
 
 def test_public_search_page_cost_does_not_grow_with_page_size(
@@ -63,15 +71,19 @@ def test_public_search_page_cost_does_not_grow_with_page_size(
 ) -> None:
     client = APIClient()
     url = "/api/v1/catalog/items/"
-    # the search transaction (a SAVEPOINT here, BEGIN in production) and its planner settings;
-    # probe for three strict matches (else a wider tier is used); COUNT(*) of the matches;
-    # the ranked page; current versions, materials, variants, versions; RELEASE SAVEPOINT
-    with django_assert_max_num_queries(10):
+    # cold, three search transactions (SAVEPOINT here, BEGIN in production; planner settings;
+    # RELEASE): the count (probe for three strict matches, COUNT(*)); the ranked page's ids
+    # (probe, page); the rows (items, current versions, materials, variants, versions)
+    with django_assert_max_num_queries(18):
         few, response = _count(client, url, {"search": "身份证", "page_size": FEW})
     assert len(response.json()["results"]) == FEW
     many, response = _count(client, url, {"search": "身份证", "page_size": MANY})
     assert len(response.json()["results"]) == MANY
     assert few == many
+    # warm: nothing but the search transaction around the cached rows
+    with django_assert_max_num_queries(3):
+        _, again = _count(client, url, {"search": "身份证", "page_size": MANY}, cold=False)
+    assert again.json() == response.json()
 
 
 def test_public_detail(catalogue, django_assert_max_num_queries) -> None:
@@ -97,20 +109,34 @@ def test_pages_cost_the_same_for_few_and_for_a_full_page(
     counts = []
     for department, name in ((catalogue["small"], "档案"), (catalogue["large"], "身份证")):
         values = {k: v.format(uscc=department.uscc, name=name) for k, v in params.items()}
-        # themes; departments; regions; COUNT(*); the page (+ version, department); search:
-        # the probe for three strict matches, and the search transaction (SAVEPOINT, planner
-        # settings, RELEASE SAVEPOINT); nothing per row
-        with django_assert_max_num_queries(9 if _case == "search" else 6):
+        # cold: themes; departments; regions; COUNT(*); the page's version ids; their rows;
+        # search: twice the transaction (SAVEPOINT, planner settings, RELEASE SAVEPOINT) and
+        # the probe for three strict matches; nothing per row
+        with django_assert_max_num_queries(14 if _case == "search" else 6):
             count, response = _count(client, reverse(url_name), values)
         assert name in response.content.decode()
         counts.append(count)
+        # warm: all from the cache
+        with django_assert_max_num_queries(0):
+            _count(client, reverse(url_name), values, cold=False)
     assert counts[0] == counts[1]
 
 
 def test_guide_page(client, catalogue, django_assert_max_num_queries) -> None:
     item = catalogue["item"]
-    # the item (+ version, department, region); materials; variants; themes; windows (+ hall);
-    # versions
-    with django_assert_max_num_queries(7):
+    # cold: the item's version and status; the item (+ version, department, region);
+    # materials; variants; themes; windows (+ hall); versions
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("catalog:item-detail", args=[item.implementation_code]))
     assert response.status_code == 200
+    # warm: the whole shared page from the cache; a repeat visit with its ETag gets 304
+    with django_assert_max_num_queries(0):
+        again = client.get(reverse("catalog:item-detail", args=[item.implementation_code]))
+    assert again.content == response.content
+    etag = again["ETag"]
+    with django_assert_max_num_queries(0):
+        same = client.get(
+            reverse("catalog:item-detail", args=[item.implementation_code]),
+            HTTP_IF_NONE_MATCH=etag,
+        )
+    assert same.status_code == 304
