@@ -4,7 +4,7 @@ No account enumeration: asking for a code answers the same whether or not the nu
 to an account. A code is recorded either way (so the per-number resend and hourly limits hold
 alike) but an SMS leaves only for a registered number. Setting the password needs the newest
 code of that number (expiry, attempts and single use as for registration,
-``services._consume_phone_code``); a number without an account can never match, and is
+``services.accounts._consume_phone_code``); a number without an account can never match, and is
 refused with the same words as a wrong code.
 
 On success every session and SSO token of the account ends (``services.end_all_sessions``)
@@ -26,6 +26,8 @@ from apps.identity import services
 from apps.identity.constants import PhoneCodePurpose
 from apps.identity.models import Person, User
 from apps.identity.pii import phone_index
+from apps.identity.services._common import _clean_phone
+from apps.identity.services.accounts import _consume_phone_code
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def request_reset_code(*, phone: str) -> None:
     """Send a reset code to ``phone`` if it is an account's registered mobile; otherwise do
     everything the same except the SMS. ``DomainError`` only for an invalid number or the
     rate limits, which apply to every number alike."""
-    phone = services._clean_phone(phone)
+    phone = _clean_phone(phone)
     registered = _account_for(phone_index(phone)) is not None
     services.send_phone_code(
         phone=phone, purpose=PhoneCodePurpose.RESET_PASSWORD, deliver=registered
@@ -57,7 +59,7 @@ def reset_password(*, phone: str, code: str, password: str) -> User:
     code — the attempt is still counted — and (``invalid_password``) for a password the
     validators refuse, which leaves the code unused.
     """
-    phone = services._clean_phone(phone)
+    phone = _clean_phone(phone)
     index = phone_index(phone)
     refusal: str | None
     with transaction.atomic(durable=True):
@@ -67,7 +69,7 @@ def reset_password(*, phone: str, code: str, password: str) -> User:
                 password_validation.validate_password(password, user)
             except ValidationError as exc:
                 raise DomainError(" ".join(exc.messages), code="invalid_password") from exc
-        refusal = services._consume_phone_code(index, PhoneCodePurpose.RESET_PASSWORD, code)
+        refusal = _consume_phone_code(index, PhoneCodePurpose.RESET_PASSWORD, code)
         if refusal is None and user is None:
             # Cannot happen through the page (no code was sent); answer like a wrong code.
             refusal = _("验证码不正确")
