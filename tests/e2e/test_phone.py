@@ -173,6 +173,10 @@ def citizen_paths(portal: Portal) -> list[str]:
         "/accounts/service-code/",
         "/licences/",
         f"/licences/{portal.licence_pk}/",
+        "/licences/authorisations/",
+        "/messages/",
+        "/messages/preferences/",
+        "/bundles/mine/",
     ]
 
 
@@ -188,6 +192,13 @@ def public_paths(portal: Portal) -> list[str]:
         "/accounts/register/",
         "/reviews/",
         "/licences/verify/",
+        "/accounts/password-reset/",
+        "/office/login/",
+        "/bundles/",
+        "/marketplace/",
+        "/marketplace/services/",
+        "/marketplace/agencies/",
+        "/marketplace/blacklist/",
     ]
 
 
