@@ -55,6 +55,7 @@ from apps.catalog.models import (
 )
 from apps.catalog.permissions import can_manage_item, can_manage_items_of
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.models import Department
 from apps.identity.models import ApiClient, User
 
@@ -166,7 +167,7 @@ def _set_themes(item: ServiceItem, theme_codes: Iterable[str] | None) -> None:
     missing = wanted - {t.code for t in themes}
     if missing:
         raise ValidationError(
-            {"themes": [_("未知主题：%(c)s") % {"c": "、".join(sorted(missing))}]}
+            {"themes": [_("未知主题：%(c)s") % {"c": join_list(sorted(missing))}]}
         )
     item.themes.set(themes)
 

@@ -45,6 +45,7 @@ from apps.cases.services._base import (
 from apps.cases.services.drafts import _check_assurance
 from apps.core import calendar
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 
 # --- submission and acceptance --------------------------------------------------------------
 
@@ -68,7 +69,7 @@ def _submit(case: Case, actor: CaseActor, *, require_materials: bool = True) -> 
         missing = _missing_required(case)
         if missing:
             raise DomainError(
-                _("以下必要材料尚未提供：%(names)s") % {"names": "、".join(missing)},
+                _("以下必要材料尚未提供：%(names)s") % {"names": join_list(missing)},
                 code="materials_missing",
             )
     now = timezone.now()
@@ -162,7 +163,7 @@ def request_supplement(
             if extra:
                 raise DomainError(
                     _("一次性告知：不得要求补正首次告知以外的材料（%(names)s）")
-                    % {"names": "、".join(extra)},
+                    % {"names": join_list(extra)},
                     code="one_time_notice",
                 )
         for item in cleaned:
@@ -212,7 +213,7 @@ def resubmit_case(*, case_id: int, actor: CaseActor, note: str = "") -> Case:
         ]
         if missing:
             raise DomainError(
-                _("以下补正材料尚未提交：%(names)s") % {"names": "、".join(missing)},
+                _("以下补正材料尚未提交：%(names)s") % {"names": join_list(missing)},
                 code="supplement_incomplete",
             )
         now = timezone.now()
@@ -308,7 +309,7 @@ def _accept(
     missing = _missing_required(case, tolerated=[t["key"] for t in tolerated])
     if missing:
         raise DomainError(
-            _("材料不齐，不能受理：%(names)s") % {"names": "、".join(missing)},
+            _("材料不齐，不能受理：%(names)s") % {"names": join_list(missing)},
             code="materials_incomplete",
         )
     now = timezone.now()

@@ -30,6 +30,7 @@ from apps.cases.models import (
 from apps.cases.permissions import CaseActor
 from apps.cases.services._base import _apply, _begin, _deadline, _event, _lock
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 
 # --- review and decision (department) -------------------------------------------------------
 
@@ -153,7 +154,7 @@ def _decide(
         )
         if open_names:
             message = _("容缺材料尚未补齐，不能作出准予决定：%(names)s")
-            raise DomainError(message % {"names": "、".join(open_names)}, code="tolerance_open")
+            raise DomainError(message % {"names": join_list(open_names)}, code="tolerance_open")
     _apply(
         case,
         CaseAction.DECIDE,
