@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from apps.audit.models import AuditEvent
 from apps.core import demo
+from apps.core.management.commands import loaddemo
 from apps.core.models import (
     AdministrativeLevel,
     CalendarDay,
@@ -22,6 +23,15 @@ from apps.core.models import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _core_loader_only(monkeypatch) -> None:
+    """These tests are about the core part of ``loaddemo`` (regions, calendar, departments,
+    halls): run the command with the core loader alone. The whole command, every app's loader
+    in order, is exercised by the other apps' demo tests and by the runtime check."""
+    monkeypatch.setattr(loaddemo, "DEMO_LOADERS", ["apps.core.demo.load_core_demo"])
+
 
 JIANGXI = "360000"
 
