@@ -75,6 +75,20 @@ def _fast_password_hasher(settings) -> None:
 
 
 @pytest.fixture
+def demo_loaders_up_to(monkeypatch: pytest.MonkeyPatch):
+    """Run ``loaddemo`` with its loaders up to and including ``last`` (dotted path): an app's
+    demo test needs the data its loader builds on, not the loaders after it."""
+
+    def limit(last: str) -> None:
+        from apps.core.management.commands import loaddemo
+
+        loaders = list(loaddemo.DEMO_LOADERS)
+        monkeypatch.setattr(loaddemo, "DEMO_LOADERS", loaders[: loaders.index(last) + 1])
+
+    return limit
+
+
+@pytest.fixture
 def sms_outbox() -> Iterator[list]:
     """The locmem SMS outbox (``SMS_BACKEND`` in tests), emptied before and after the test."""
     from apps.notifications import sms

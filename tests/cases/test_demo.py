@@ -18,6 +18,12 @@ from apps.identity.models import User
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _loaders_up_to_this_app(demo_loaders_up_to) -> None:
+    demo_loaders_up_to("apps.cases.demo.load_cases_demo")
+
+
 EVERY_STATE = set(CaseStatus.values)
 
 

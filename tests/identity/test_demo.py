@@ -25,6 +25,11 @@ from apps.identity.validators import clean_id_number
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _loaders_up_to_this_app(demo_loaders_up_to) -> None:
+    demo_loaders_up_to("apps.identity.demo.load_identity_demo")
+
+
 @pytest.fixture
 def loaded() -> None:
     call_command("loaddemo", stdout=StringIO())

@@ -14,6 +14,11 @@ from apps.reviews.models import Rating, RectificationTicket, ReviewRollup, Servi
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
+@pytest.fixture(autouse=True)
+def _loaders_up_to_this_app(demo_loaders_up_to) -> None:
+    demo_loaders_up_to("apps.reviews.demo.load_reviews_demo")
+
+
 def test_demo_has_twelve_months_every_loop_state_and_an_upheld_appeal(client) -> None:
     # (one test: loading the whole demo takes a while)
     call_command("loaddemo", stdout=StringIO())
