@@ -84,7 +84,10 @@ class SoftwareSealProvider:
         key = current_seal_key(department)
         if key is None:
             with transaction.atomic():
-                Department.objects.select_for_update().filter(pk=department.pk).first()
+                # NO KEY UPDATE serialises key creation per department without conflicting
+                # with the KEY SHARE locks that rows referencing the department already
+                # hold in this transaction (a plain FOR UPDATE deadlocked two workers).
+                Department.objects.select_for_update(no_key=True).filter(pk=department.pk).first()
                 key = current_seal_key(department) or create_seal_key(department)
         return key, SealMaterial(key.es_id, key.seal, key.certificate)
 
