@@ -55,7 +55,7 @@ def _held_by_issuer(
     if licence_type.allows_multiple:
         return None
     return (
-        Licence.objects.select_for_update()
+        Licence.objects.select_for_update(of=("self",))
         .select_related("licence_type", "issuer", "issuer__region")
         .filter(
             licence_type=licence_type,

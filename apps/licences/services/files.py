@@ -73,7 +73,7 @@ def ensure_licence_file(*, licence_id: int) -> LicenceFile:
 @transaction.atomic
 def _create_licence_file(licence_id: int) -> LicenceFile:
     licence = (
-        Licence.objects.select_for_update()
+        Licence.objects.select_for_update(of=("self",))
         .select_related("licence_type", "issuer")
         .filter(pk=licence_id)
         .first()

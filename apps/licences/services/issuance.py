@@ -193,7 +193,7 @@ def _type(type_code: str) -> LicenceType:
 def _lock(licence_id: int) -> Licence:
     try:
         return (
-            Licence.objects.select_for_update()
+            Licence.objects.select_for_update(of=("self",))
             .select_related("licence_type", "issuer", "issuer__region")
             .get(pk=licence_id)
         )
