@@ -67,11 +67,11 @@ from apps.cases.services import (
     submit_case,
     withdraw_case,
 )
-from apps.cases.uploads import case_file_storage, check_upload, stored_name
 from apps.catalog.forms import build_application_form, validate_application_data
 from apps.core import calendar
 from apps.core.exceptions import DomainError
 from apps.core.queue import enqueue
+from apps.core.uploads import case_file_storage, check_upload, stored_name
 
 logger = logging.getLogger(__name__)
 
