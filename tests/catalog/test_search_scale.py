@@ -168,20 +168,3 @@ def test_filtered_search_still_uses_the_index(client, large_catalogue) -> None:
     assert _not_served_by_the_index(plans) == []
     assert len(body["results"]) == 20
     assert {r["item_type"] for r in body["results"]} == {"07"}
-
-
-def test_without_the_settings_the_planner_would_scan_for_a_broad_term(large_catalogue) -> None:
-    """Why the settings exist: the same count statement, planned by PostgreSQL's defaults,
-    reads the whole item table (if this ever fails, the planner changed its mind and the
-    settings may be revisited)."""
-    with connection.cursor() as cursor:
-        # Fresh statistics: whether autovacuum has analysed the 10,000 new rows yet depends on
-        # timing, and the question is what the planner does with the real distribution.
-        cursor.execute("ANALYZE catalog_serviceitem")
-        cursor.execute(
-            "EXPLAIN SELECT count(*) FROM catalog_serviceitem "
-            "WHERE status = 'published' AND search_vector @@ %s::tsquery",
-            ["'登记' | 'dengji'"],
-        )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan on catalog_serviceitem" in plan

@@ -99,6 +99,9 @@ def test_a_rating_reaches_the_national_system_and_is_acknowledged(
     assert (answer.data["receiveStatus"], answer.data["assessNumber"]) == ("1", "1")
     assert answer.data["dataType"] == "evaluation"
     assert len(answer.data["receiveTime"]) == 14
+    # the simulator records the portal's status after the response reaches it, which may be a
+    # moment after the portal has stored the answer
+    assert wait_until(lambda: simulator.answers(), timeout=10)
     assert [row[3] for row in simulator.answers()] == [201]
 
 
