@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -218,7 +219,9 @@ class VerifyThrottle(SimpleRateThrottle):
     """Per client address, kept only as a short-lived cache counter (never logged)."""
 
     scope = "licences_verify"
-    rate = "30/min"
+
+    def get_rate(self) -> str:
+        return settings.LICENCE_VERIFY_API_RATE
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
