@@ -637,6 +637,8 @@ LICENCE_SEAL_PROVIDER = env.str(
 LICENCE_SEAL_MAKER_KEY = env.str("LICENCE_SEAL_MAKER_KEY", default="")
 LICENCE_SEAL_YEARS = env.int("LICENCE_SEAL_YEARS", default=5)
 LICENCE_PDF_FONT = env.str("LICENCE_PDF_FONT", default="")
+# A PAdES signature (pyHanko, when installed) over the SM2-sealed licence PDF, for PDF readers.
+LICENCE_PADES = env.bool("LICENCE_PADES", default=True)
 # Answers of the public verification page per client address per minute (the API has its own
 # DRF throttle); the address is only hashed into a one-minute cache key.
 LICENCE_VERIFY_PAGE_RATE = env.int("LICENCE_VERIFY_PAGE_RATE", default=30)
