@@ -91,6 +91,9 @@ def _parse(path: str) -> ParsedFont:
         for key, value in vars(post).items()
         if key not in ("formatType", "mapping", "extraNames", "glyphOrder", "data")
     }
+    # The template's own parsed font (~23 MB live) is not needed: layout reads only its metrics
+    # (cmap, widths, glyph ids), and each document gets its small font before output.
+    template.ttfont = None
     source_order = ttLib.newTable("glyf")
     source_order.glyphOrder = order
     code_points: dict[str, list[int]] = defaultdict(list)
