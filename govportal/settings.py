@@ -637,8 +637,12 @@ LICENCE_SEAL_PROVIDER = env.str(
 LICENCE_SEAL_MAKER_KEY = env.str("LICENCE_SEAL_MAKER_KEY", default="")
 LICENCE_SEAL_YEARS = env.int("LICENCE_SEAL_YEARS", default=5)
 LICENCE_PDF_FONT = env.str("LICENCE_PDF_FONT", default="")
+# A PAdES signature (pyHanko, when installed) over the SM2-sealed licence PDF, for PDF readers.
+LICENCE_PADES = env.bool("LICENCE_PADES", default=True)
 # Answers of the public verification page per client address per minute (the API has its own
 # DRF throttle); the address is only hashed into a one-minute cache key.
 LICENCE_VERIFY_PAGE_RATE = env.int("LICENCE_VERIFY_PAGE_RATE", default=30)
+# The public verification API (token and file), per client address, DRF rate syntax.
+LICENCE_VERIFY_API_RATE = env.str("LICENCE_VERIFY_API_RATE", default="30/min")
 # Days ahead of a licence's end on which the holder gets an expiry notice (one per threshold).
 LICENCE_EXPIRY_REMINDER_DAYS = env.list("LICENCE_EXPIRY_REMINDER_DAYS", cast=int, default=[30, 7])

@@ -3,17 +3,22 @@
 - department systems (OAuth2 client credentials): issue, read, change/renew and status actions
   for the licences **their department issued**; ``licences:write`` to write, ``licences:read``
   to read; ``Idempotency-Key`` on every POST like the case API;
-- anyone: ``GET verify/?token=…`` answers valid / invalid for a QR token (rate-limited, logged
-  without the verifier's data).
+- anyone: ``GET verify/?token=…`` answers valid / invalid for a QR token, ``POST verify/`` for
+  an uploaded file (a licence's PDF or a 加注件; rate-limited, logged without the verifier's
+  data);
+- 加注件 and status-change subscriptions: ``api_copies`` and ``api_subscriptions``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -214,7 +219,9 @@ class VerifyThrottle(SimpleRateThrottle):
     """Per client address, kept only as a short-lived cache counter (never logged)."""
 
     scope = "licences_verify"
-    rate = "30/min"
+
+    def get_rate(self) -> str:
+        return settings.LICENCE_VERIFY_API_RATE
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -226,17 +233,27 @@ class VerifyQuery(serializers.Serializer):
     token = serializers.CharField(max_length=200, help_text="二维码中的核验码")
 
 
-@extend_schema(
-    tags=["licences"],
-    summary="验真（核验码）",
-    parameters=[VerifyQuery],
-    responses=dict,
-)
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class VerifyFileInput(serializers.Serializer):
+    file = serializers.FileField(help_text="电子证照或加注件的 PDF 文件（不超过5MB）")
+
+    def validate_file(self, value: Any) -> Any:
+        if value.size > MAX_UPLOAD:
+            raise serializers.ValidationError(_("文件过大（不超过5MB）"))
+        return value
+
+
 class LicenceVerifyApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [VerifyThrottle]
+    parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        tags=["licences"], summary="验真（核验码）", parameters=[VerifyQuery], responses=dict
+    )
     def get(self, request: Request) -> Response:
         query = VerifyQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
@@ -244,6 +261,24 @@ class LicenceVerifyApi(APIView):
         services.record_verification(
             licence=answer.licence,
             channel="api",
+            outcome="valid" if answer.is_valid else "invalid",
+            reason=answer.reason,
+        )
+        return Response(answer.as_json())
+
+    @extend_schema(
+        tags=["licences"],
+        summary="验真（上传电子证照或加注件文件）",
+        request={"multipart/form-data": VerifyFileInput},
+        responses=dict,
+    )
+    def post(self, request: Request) -> Response:
+        serializer = VerifyFileInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = selectors.verify_file(serializer.validated_data["file"].read())
+        services.record_verification(
+            licence=answer.licence,
+            channel="api_file",
             outcome="valid" if answer.is_valid else "invalid",
             reason=answer.reason,
         )

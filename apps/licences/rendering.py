@@ -1,7 +1,8 @@
 """The licence face as a PDF (fpdf2): title, face data, validity, issuer, the QR of a file token
 and the issuer's seal picture. The CJK font (WenQuanYi Micro Hei, from the
-``paperang-p2-fonts-cjk`` wheel; ``LICENCE_PDF_FONT`` points elsewhere) is embedded as a subset,
-so the file shows Chinese on any reader. OFD is not written: no maintained Python library writes
+``paperang-p2-fonts-cjk`` wheel; ``LICENCE_PDF_FONT`` points elsewhere) is parsed once per
+process (``apps.licences.pdffont``) and embedded as a subset, so the file shows Chinese on any
+reader. OFD is not written: no maintained Python library writes
 a valid OFD (easyofd reads and renders only)."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import segno
 from fpdf import FPDF
 
 from django.conf import settings
+
+from apps.licences.pdffont import add_cached_font, cacheable, prepare_output
 
 FONT = "cjk"
 
@@ -71,7 +74,10 @@ def render_pdf(
     pdf.set_auto_page_break(False)
     pdf.set_creator("govportal")
     pdf.set_title(title)
-    pdf.add_font(FONT, fname=font_path(), collection_font_number=0)
+    path = font_path()
+    font = add_cached_font(pdf, FONT, path) if cacheable(path) else None
+    if font is None:
+        pdf.add_font(FONT, fname=path, collection_font_number=0)
     pdf.add_page()
     width = pdf.w
     pdf.set_draw_color(160, 120, 40)
@@ -117,6 +123,8 @@ def render_pdf(
         pdf.cell(width - 28, 4, footer)
     if watermark:
         _watermark(pdf, watermark)
+    if font is not None:
+        prepare_output(font, path)
     return bytes(pdf.output())
 
 

@@ -130,6 +130,9 @@ class Verification:
     since: datetime | None = None
     superseded_by: str = ""
     masked_face: list[tuple[str, str]] = field(default_factory=list)
+    # Set when the verified file is a 加注件: its purpose and its own validity.
+    copy_purpose: str = ""
+    copy_valid_until: date | None = None
 
     def as_json(self) -> dict[str, Any]:
         lic = self.licence
@@ -153,6 +156,11 @@ class Verification:
                     "face": [{"label": k, "value": v} for k, v in self.masked_face],
                 }
             )
+        if self.copy_valid_until is not None:
+            data["annotated_copy"] = {
+                "purpose": self.copy_purpose,
+                "valid_until": self.copy_valid_until.isoformat(),
+            }
         return data
 
 
@@ -319,11 +327,40 @@ def _verify_copy(check: Any, *, today: date | None) -> Verification:
         message = str(FILE_REASONS["seal_wrong_issuer"])
         return Verification(False, "seal_wrong_issuer", message, licence)
     if copy.valid_until < (today or timezone.localdate()):
-        return Verification(False, "copy_expired", str(FILE_REASONS["copy_expired"]), licence)
-    answer = verify_licence(licence, today=today)
+        answer = Verification(False, "copy_expired", str(FILE_REASONS["copy_expired"]), licence)
+    else:
+        answer = verify_licence(licence, today=today)
+    answer.copy_purpose, answer.copy_valid_until = copy.purpose, copy.valid_until
     if answer.is_valid:
         answer.message = _("该加注件真实有效（用途：%(purpose)s，有效期至%(date)s）") % {
             "purpose": copy.purpose,
             "date": copy.valid_until.isoformat(),
         }
     return answer
+
+
+def copies_for_department(*, department: Any, identifier: str = "") -> QuerySet[Any]:
+    """The 加注件 ``department`` obtained (through its own use records), without their bytes."""
+    from apps.licences.models import AnnotatedCopy
+
+    qs = (
+        AnnotatedCopy.objects.select_related("licence", "licence__licence_type", "use")
+        .defer("content")
+        .filter(use__department=department)
+    )
+    if identifier:
+        qs = qs.filter(licence__identifier=identifier)
+    return qs
+
+
+def get_copy_for_department(*, department: Any, copy_id: int, with_content: bool = False) -> Any:
+    """One 加注件 of ``department``; ``Http404`` for another department's or none."""
+    from apps.licences.models import AnnotatedCopy
+
+    qs = AnnotatedCopy.objects.select_related("licence", "licence__licence_type", "use")
+    if not with_content:
+        qs = qs.defer("content")
+    copy = qs.filter(pk=copy_id, use__department=department).first()
+    if copy is None:
+        raise Http404
+    return copy

@@ -24,7 +24,11 @@ from apps.licences.services.files import (
     revoke_seal_key,
 )
 from apps.licences.services.issuance import change_licence, issue_licence
-from apps.licences.services.push import push_status_change, subscribe_status_changes
+from apps.licences.services.push import (
+    push_status_change,
+    subscribe_status_changes,
+    unsubscribe_status_changes,
+)
 from apps.licences.services.reminders import remind_expiring_licences
 from apps.licences.services.statuses import change_licence_status, expire_licences
 from apps.licences.services.use import (
@@ -68,5 +72,6 @@ __all__ = [
     "revoke_use_authorisation",
     "subscribe_status_changes",
     "sync_licence_catalogue",
+    "unsubscribe_status_changes",
     "validate_face_data",
 ]

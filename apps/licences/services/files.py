@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
-from apps.licences import rendering, sealing
+from apps.licences import pades, rendering, sealing
 from apps.licences.models import (
     AnnotatedCopy,
     Licence,
@@ -58,7 +58,16 @@ def render_licence_file(licence: Licence) -> tuple[bytes, SealKey, str]:
     signature = sealing.sign_document(
         body, material=material, key=key, sealer=sealer, property_info=licence.identifier
     )
-    return sealing.attach(body, signature), key, signature["toSign"]["dataHash"]
+    content = _pades(sealing.attach(body, signature), key, "电子证照签章")
+    return content, key, signature["toSign"]["dataHash"]
+
+
+def _pades(content: bytes, key: SealKey, reason: str) -> bytes:
+    """The PAdES signature ordinary PDF readers show, over the SM2-sealed file (when pyHanko is
+    installed and ``LICENCE_PADES`` is on; see ``apps.licences.pades``)."""
+    if not pades.available():
+        return content
+    return pades.sign(content, seal_key=key, reason=reason)
 
 
 def ensure_licence_file(*, licence_id: int) -> LicenceFile:
@@ -173,7 +182,7 @@ def issue_annotated_copy(
             purpose=purpose[:200],
             valid_until=until,
             signed_digest=signature["toSign"]["dataHash"],
-            content=sealing.attach(body, signature),
+            content=_pades(sealing.attach(body, signature), key, "加注件签章"),
         )
         record_audit_event(
             actor=actor.user,

@@ -60,9 +60,15 @@ def push_status_change(licence: Licence, change: LicenceStatusChange) -> int:
 
 @transaction.atomic(durable=True)
 def subscribe_status_changes(
-    *, department: Department, licence_types: list[str], actor: object = None
+    *,
+    department: Department,
+    licence_types: list[str],
+    actor: object = None,
+    client_id: int | None = None,
 ) -> StatusSubscription:
-    """A department subscribes (or changes its subscription) to licence status changes."""
+    """A department subscribes (or changes its subscription) to licence status changes;
+    ``licence_types`` empty: every type. ``actor`` is the user, ``client_id`` the department
+    system that asked (for the audit trail)."""
     sub, _created = StatusSubscription.objects.update_or_create(
         department=department,
         defaults={"licence_types": sorted(set(licence_types)), "is_active": True},
@@ -71,6 +77,25 @@ def subscribe_status_changes(
         actor=actor,
         action="licences.status_subscription",
         obj=sub,
-        data={"licence_types": sub.licence_types},
+        data={"licence_types": sub.licence_types, "client_id": client_id},
     )
+    return sub
+
+
+@transaction.atomic(durable=True)
+def unsubscribe_status_changes(
+    *, department: Department, actor: object = None, client_id: int | None = None
+) -> StatusSubscription | None:
+    """The department stops receiving status changes. Repeating it changes nothing (and
+    writes no second audit event); the row stays, inactive, so the history keeps its object."""
+    sub = StatusSubscription.objects.select_for_update().filter(department=department).first()
+    if sub is not None and sub.is_active:
+        sub.is_active = False
+        sub.save(update_fields=["is_active", "updated_at"])
+        record_audit_event(
+            actor=actor,
+            action="licences.status_unsubscription",
+            obj=sub,
+            data={"client_id": client_id},
+        )
     return sub
