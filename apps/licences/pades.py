@@ -15,13 +15,12 @@ verification is unchanged. PDF readers do not know SM2, so the PAdES key is ECDS
   HSM or the provincial CA in here, as for ``SealProvider``.
 
 Readers show the signature as valid once the root certificate (``root_certificate_pem()``) is
-trusted. Active only when pyHanko is installed and ``LICENCE_PADES`` is on.
+trusted (it is published at ``/licences/root-certificate.pem``). ``LICENCE_PADES`` turns it off.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -42,9 +41,7 @@ _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def available() -> bool:
-    return bool(getattr(settings, "LICENCE_PADES", True)) and (
-        importlib.util.find_spec("pyhanko") is not None
-    )
+    return bool(getattr(settings, "LICENCE_PADES", True))
 
 
 def _secret() -> str:

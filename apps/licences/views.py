@@ -19,11 +19,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.exceptions import DomainError
 from apps.identity.models import Enterprise, StaffMembership
-from apps.licences import selectors, services
+from apps.licences import pades, selectors, services
 from apps.licences.forms import AuthorisationForm
 from apps.licences.models import VerificationToken
 
@@ -225,6 +225,16 @@ def verify(request: HttpRequest) -> HttpResponse:
     # same-origin, not no-referrer: with no-referrer Chromium sends ``Origin: null`` on the
     # upload form's POST and the CSRF check refuses it; the token still never leaves the site.
     response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@require_GET
+def root_certificate(request: HttpRequest) -> HttpResponse:
+    """The platform root of the licence PDFs' PAdES signatures: a PDF reader that trusts it
+    shows every licence file as validly signed by its issuing department."""
+    response = HttpResponse(pades.root_certificate_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="govportal-licence-root.pem"'
+    response["Cache-Control"] = "public, max-age=86400"
     return response
 
 

@@ -4,6 +4,11 @@ platform root for a PDF reader, the SM2 seal and 验真 unchanged, tampering cau
 import io
 
 import pytest
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
 from django.test import override_settings
 
@@ -12,14 +17,6 @@ from apps.licences.models import LicenceFile
 from apps.licences.selectors import verify_file
 from apps.licences.services import ensure_licence_file
 from tests.licences.factories import person_licence
-
-pytest.importorskip("pyhanko")
-
-from asn1crypto import pem
-from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +78,17 @@ def test_off_switch(department):
     assert b"/ByteRange" not in content
     assert verify_file(content).is_valid
     assert LicenceFile.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_root_certificate_is_published_on_the_verification_page(client) -> None:
+    # given the public verification page
+    page = client.get("/licences/verify/")
+    assert "/licences/root-certificate.pem" in page.content.decode()
+    # when the root certificate is downloaded
+    response = client.get("/licences/root-certificate.pem")
+    # then it is the root the department certificates chain to, as PEM, without a login
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-pem-file"
+    assert response.content == pades.root_certificate_pem()
+    assert response.content.startswith(b"-----BEGIN CERTIFICATE-----")

@@ -63,8 +63,8 @@ def render_licence_file(licence: Licence) -> tuple[bytes, SealKey, str]:
 
 
 def _pades(content: bytes, key: SealKey, reason: str) -> bytes:
-    """The PAdES signature ordinary PDF readers show, over the SM2-sealed file (when pyHanko is
-    installed and ``LICENCE_PADES`` is on; see ``apps.licences.pades``)."""
+    """The PAdES signature ordinary PDF readers show, over the SM2-sealed file (unless
+    ``LICENCE_PADES`` is off; see ``apps.licences.pades``)."""
     if not pades.available():
         return content
     return pades.sign(content, seal_key=key, reason=reason)
