@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.bundles import selectors, services
 from apps.bundles.constants import ChildState
-from apps.bundles.services.applications import _effective
+from apps.bundles.services import effective_state
 from apps.core.exceptions import DomainError
 
 
@@ -37,7 +37,9 @@ def bundle_screen(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.get_application_for_clerk(request.user, application_id)
     if application is None:
         raise Http404
-    rows = [(child, ChildState(_effective(child)).label) for child in application.children.all()]
+    rows = [
+        (child, ChildState(effective_state(child)).label) for child in application.children.all()
+    ]
     return render(
         request,
         "bundles/office/application.html",

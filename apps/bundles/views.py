@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.bundles import selectors, services
 from apps.bundles.constants import ChildState
-from apps.bundles.services.applications import _effective
+from apps.bundles.services import effective_state
 from apps.core.exceptions import DomainError
 
 
@@ -109,7 +109,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
     edges = list(application.version.edges.all())
     rows = []
     for child in children:
-        state = _effective(child)
+        state = effective_state(child)
         rows.append(
             {
                 "child": child,
