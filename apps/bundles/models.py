@@ -35,9 +35,9 @@ from apps.bundles.constants import (
     QuestionKind,
     VersionStatus,
 )
-from apps.cases.uploads import case_file_storage
 from apps.core.exceptions import DomainError
 from apps.core.models import Department, TimeStampedModel
+from apps.core.uploads import case_file_storage
 from apps.identity.pii import EncryptedTextField
 
 KEY_HELP = _("版本内稳定不变的英文标识（小写字母、数字、下划线）")

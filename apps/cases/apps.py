@@ -8,8 +8,6 @@ class CasesConfig(AppConfig):
     verbose_name = _("办件")
 
     def ready(self) -> None:
-        # Registers the system check that keeps uploads outside the web root.
-        from apps.cases import uploads  # noqa: F401
         from apps.cases.identity_hooks import staff_handles_person_case
         from apps.identity.permissions import register_reveal_basis
 

@@ -24,8 +24,8 @@ from apps.cases.constants import (
     SlaLevel,
     is_allowed,
 )
-from apps.cases.uploads import case_file_storage
 from apps.core.models import TimeStampedModel
+from apps.core.uploads import case_file_storage
 from apps.identity.pii import EncryptedTextField
 
 
@@ -312,7 +312,7 @@ EVENT_LABELS = {
 
 
 def _material_path(instance: CaseMaterial, filename: str) -> str:
-    return filename  # services pass a random stored name (apps.cases.uploads.stored_name)
+    return filename  # services pass a random stored name (apps.core.uploads.stored_name)
 
 
 class CaseMaterial(TimeStampedModel):

@@ -508,8 +508,8 @@ class UploadHint:
 def upload_hint() -> UploadHint:
     from django.conf import settings
 
-    from apps.cases.uploads import allowed_types
     from apps.core.i18n import join_list
+    from apps.core.uploads import allowed_types
 
     extensions = sorted({ext.upper() for ext in allowed_types().values()})
     max_mb = int(settings.CASES_UPLOAD_MAX_BYTES) / 1024 / 1024

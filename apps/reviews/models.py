@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.cases.uploads import case_file_storage
 from apps.core.models import TimeStampedModel
+from apps.core.uploads import case_file_storage
 from apps.reviews.constants import (
     TICKET_TRANSITIONS,
     AppealGround,
@@ -458,7 +458,7 @@ class Appeal(TimeStampedModel):
 
 
 def _evidence_path(instance: AppealEvidence, filename: str) -> str:
-    return filename  # services pass a random stored name (apps.cases.uploads.stored_name)
+    return filename  # services pass a random stored name (apps.core.uploads.stored_name)
 
 
 class AppealEvidence(TimeStampedModel):

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import uploads
+from apps.core import uploads
 from apps.core.exceptions import DomainError
 from apps.reviews import charts, selectors, services
 from apps.reviews.constants import (

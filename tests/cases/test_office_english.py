@@ -12,9 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from apps.cases import uploads
 from apps.cases.constants import CaseStatus
 from apps.cases.selectors import SlaFigures
+from apps.core import uploads
 from apps.core.i18n import join_list
 from apps.handoffs.models import Handoff
 from tests.cases.factories import case_in, citizen, clerk_of, item_version, reviewer_of

@@ -7,7 +7,7 @@ import pytest
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.cases import uploads
+from apps.core import uploads
 from apps.core.exceptions import DomainError
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -74,7 +74,7 @@ def test_system_check_refuses_upload_root_inside_static(settings, tmp_path: Path
     settings.STATIC_ROOT = tmp_path / "static"
     settings.CASES_UPLOAD_ROOT = tmp_path / "static" / "uploads"
     errors = uploads.check_upload_root_outside_web_root()
-    assert [e.id for e in errors] == ["cases.E001"]
+    assert [e.id for e in errors] == ["core.E001"]
 
 
 def test_default_upload_root_passes_the_system_check() -> None:

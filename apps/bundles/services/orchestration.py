@@ -57,8 +57,8 @@ from apps.cases.services import (
     create_draft,
     submit_case,
 )
-from apps.cases.uploads import case_file_storage
 from apps.core.exceptions import DomainError
+from apps.core.uploads import case_file_storage
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from apps.bundles.services.guide import (
     read_answers,
     routed_materials,
 )
-from apps.cases.uploads import case_file_storage, check_upload, stored_name
 from apps.core import calendar
 from apps.core.exceptions import DomainError
+from apps.core.uploads import case_file_storage, check_upload, stored_name
 
 # --- submission --------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.cases import uploads
 from apps.cases.constants import (
     Actor,
     CaseStatus,
@@ -24,6 +23,7 @@ from apps.cases.models import (
 )
 from apps.cases.permissions import CaseActor, actor_kinds
 from apps.cases.services._base import _KIND_ORDER, _event, _lock, _slots
+from apps.core import uploads
 from apps.core.exceptions import DomainError
 
 # States in which each side may add materials.

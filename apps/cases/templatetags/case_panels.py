@@ -8,8 +8,8 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.cases import uploads
 from apps.cases.hooks import render_case_panels
+from apps.core import uploads
 from apps.core.i18n import join_list
 
 register = template.Library()

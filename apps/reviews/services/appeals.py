@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
-from apps.cases import uploads
+from apps.core import uploads
 from apps.core.exceptions import DomainError
 from apps.notifications.services import notify_users
 from apps.reviews import national, rollups

@@ -102,8 +102,13 @@ def _create_rating(
     comment: str = "",
     is_anonymous: bool = True,
     source: str = RatingSource.RATER,
+    audit_actor: Any | None = None,
+    audit_action: str = "reviews.rate",
+    audit_data: dict[str, Any] | None = None,
 ) -> Rating:
-    """The shared part of every rating (helper; the caller holds the service lock)."""
+    """The shared part of every rating, audit event included (the caller holds the service
+    lock). ``audit_data`` adds the caller's context (case, node, service) to the grade and
+    sequence every rating event carries."""
     if grade not in Grade.values:
         raise DomainError(_("请选择满意度"), code="invalid_grade")
     previous = list(service.ratings.order_by("sequence"))
@@ -155,7 +160,32 @@ def _create_rating(
     if is_bad(grade) and source == RatingSource.RATER:
         _open_ticket(rating)
     national.push_rating(rating)
+    record_audit_event(
+        actor=audit_actor,
+        action=audit_action,
+        obj=rating,
+        data={**(audit_data or {}), "grade": grade, "sequence": rating.sequence},
+    )
     return rating
+
+
+def _lock_case(case_id: int) -> Case:
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("item_version", "department__region", "enterprise")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise DomainError(_("办件不存在"), code="not_found")
+    return case
+
+
+def _check_case_rater(user: Any, service: ServiceRecord) -> None:
+    if not can_rate_case_service(user, service):
+        raise DomainError(
+            _("只有本件的申请人或经办人可以评价，工作人员不能评价本部门的服务"), code="not_rater"
+        )
 
 
 def _lock_service(service_id: int) -> ServiceRecord:
@@ -182,21 +212,11 @@ def rate_case(
     Refused for anyone else, for staff of the handling department, before completion, after
     the default window, and after two ratings. A 差评 opens a rectification ticket.
     """
-    case = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("item_version", "department__region", "enterprise")
-        .filter(pk=case_id)
-        .first()
-    )
-    if case is None:
-        raise DomainError(_("办件不存在"), code="not_found")
+    case = _lock_case(case_id)
     if case.status not in RATEABLE_CASE_STATES:
         raise DomainError(_("办件办结后才能评价"), code="not_completed")
     service = _lock_service(_case_service(case).pk)
-    if not can_rate_case_service(user, service):
-        raise DomainError(
-            _("只有本件的申请人或经办人可以评价，工作人员不能评价本部门的服务"), code="not_rater"
-        )
+    _check_case_rater(user, service)
     rating = _create_rating(
         service=service,
         rater=user,
@@ -205,12 +225,8 @@ def rate_case(
         options=options,
         comment=comment,
         is_anonymous=is_anonymous,
-    )
-    record_audit_event(
-        actor=user,
-        action="reviews.rate",
-        obj=rating,
-        data={"case": case.pk, "grade": grade, "sequence": rating.sequence},
+        audit_actor=user,
+        audit_data={"case": case.pk},
     )
     return rating
 
@@ -230,14 +246,7 @@ def rate_case_node(
     """一事一评 of an earlier node (受理, 补正告知 …) where the region's policy opens it: the
     applicant or acting agent rates the node once while the case is at it. The node is a
     service of its own in the statistics; a 差评 opens a ticket as for any rating."""
-    case = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("item_version", "department__region", "enterprise")
-        .filter(pk=case_id)
-        .first()
-    )
-    if case is None:
-        raise DomainError(_("办件不存在"), code="not_found")
+    case = _lock_case(case_id)
     if (
         node not in ReviewNode.values
         or node not in policy_for(case.department.region).rateable_nodes
@@ -246,10 +255,7 @@ def rate_case_node(
     if case.status != node:
         raise DomainError(_("办件不在该办理环节，不能评价该环节"), code="not_at_node")
     service = _lock_service(_node_service(case, node).pk)
-    if not can_rate_case_service(user, service):
-        raise DomainError(
-            _("只有本件的申请人或经办人可以评价，工作人员不能评价本部门的服务"), code="not_rater"
-        )
+    _check_case_rater(user, service)
     if service.ratings.exists():
         raise DomainError(_("该办理环节已评价"), code="already_rated")
     rating = _create_rating(
@@ -260,12 +266,8 @@ def rate_case_node(
         options=options,
         comment=comment,
         is_anonymous=is_anonymous,
-    )
-    record_audit_event(
-        actor=user,
-        action="reviews.rate",
-        obj=rating,
-        data={"case": case.pk, "node": node, "grade": grade, "sequence": rating.sequence},
+        audit_actor=user,
+        audit_data={"case": case.pk, "node": node},
     )
     return rating
 
@@ -299,12 +301,7 @@ def rate_by_token(
         channel=channel,
         options=options,
         comment=comment,
-    )
-    record_audit_event(
-        actor=None,
-        action="reviews.rate",
-        obj=rating,
-        data={"service": service.pk, "grade": grade, "sequence": rating.sequence},
+        audit_data={"service": service.pk},
     )
     return rating
 
@@ -336,12 +333,8 @@ def rate_service_followup(
         channel=channel,
         options=options,
         comment=comment,
-    )
-    record_audit_event(
-        actor=user,
-        action="reviews.rate",
-        obj=rating,
-        data={"service": service.pk, "grade": grade, "sequence": 2},
+        audit_actor=user,
+        audit_data={"service": service.pk},
     )
     return rating
 
@@ -360,12 +353,8 @@ def apply_default_rating(*, service_id: int) -> Rating | None:
         grade=grade,
         channel=RatingChannel.SYSTEM_DEFAULT,
         source=RatingSource.SYSTEM_DEFAULT,
-    )
-    record_audit_event(
-        actor=None,
-        action="reviews.default_rating",
-        obj=rating,
-        data={"service": service.pk, "grade": grade},
+        audit_action="reviews.default_rating",
+        audit_data={"service": service.pk},
     )
     return rating
 
