@@ -72,3 +72,26 @@ def bundle_accept(request: HttpRequest, application_id: int) -> HttpResponse:
             % result,
         )
     return redirect("office-bundles:application", application.pk)
+
+
+@login_required
+@require_POST
+def bundle_deliver(request: HttpRequest, application_id: int) -> HttpResponse:
+    """统一出件 at the window: every child's result handed over at once."""
+    _window_clerk(request)
+    application = selectors.get_application_for_clerk(request.user, application_id)
+    if application is None:
+        raise Http404
+    try:
+        result = services.deliver_bundle_results(application_id=application.pk, clerk=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result["left"]:
+            messages.warning(
+                request,
+                _("已送达 %(delivered)s 项结果；%(left)s 项尚待其部门办结或送达。") % result,
+            )
+        else:
+            messages.success(request, _("已统一出件：%(delivered)s 项结果一并送达。") % result)
+    return redirect("office-bundles:application", application.pk)

@@ -103,6 +103,27 @@ def bundle_guide(version: BundleVersion, raw: Mapping[str, Any]) -> Guide:
     )
 
 
+def _children_with_cases() -> Prefetch:
+    """The children in graph order with their case and its open supplement notice
+    (``case.open_notices``): one query each, however many children."""
+    from apps.cases.models import SupplementNotice
+
+    return Prefetch(
+        "children",
+        queryset=BundleChild.objects.select_related("component__item_version__department", "case")
+        .prefetch_related(
+            Prefetch(
+                "case__supplement_notices",
+                queryset=SupplementNotice.objects.filter(fulfilled_at__isnull=True).order_by(
+                    "-sequence"
+                ),
+                to_attr="open_notices",
+            )
+        )
+        .order_by("component__order", "pk"),
+    )
+
+
 def get_application_for(user: Any, application_id: int) -> BundleApplication | None:
     """The applicant's own application (others see nothing)."""
     if not getattr(user, "is_authenticated", False):
@@ -110,17 +131,49 @@ def get_application_for(user: Any, application_id: int) -> BundleApplication | N
     return (
         BundleApplication.objects.filter(pk=application_id, applicant_user=user)
         .select_related("version__bundle")
-        .prefetch_related(
-            "version__edges",
-            Prefetch(
-                "children",
-                queryset=BundleChild.objects.select_related(
-                    "component__item_version__department", "case"
-                ).order_by("component__order", "pk"),
-            ),
-        )
+        .prefetch_related("version__edges", _children_with_cases())
         .first()
     )
+
+
+@dataclass
+class ResultRow:
+    """One child's result in the 统一出件 section."""
+
+    name: str
+    department: str
+    case_number: str
+    decision: str
+    granted: bool
+    result_name: str
+    licence_name: str
+    licence_identifier: str
+    delivered: bool
+
+
+def bundle_results(application: BundleApplication) -> list[ResultRow]:
+    """Every decided child's result and licence (from the prefetched children)."""
+    rows = []
+    for child in application.children.all():
+        case = child.case
+        if case is None or not case.decision:
+            continue
+        licence = (case.result_data or {}).get("licence") or {}
+        item_version = child.component.item_version
+        rows.append(
+            ResultRow(
+                name=item_version.name,
+                department=item_version.department.name,
+                case_number=case.number or "",
+                decision=case.get_decision_display(),
+                granted=services.is_granted(child),
+                result_name=item_version.result_name,
+                licence_name=str(licence.get("name") or ""),
+                licence_identifier=str(licence.get("identifier") or ""),
+                delivered=case.status == "delivered",
+            )
+        )
+    return rows
 
 
 def list_applications_for(user: Any) -> list[BundleApplication]:
@@ -165,16 +218,8 @@ def get_application_for_clerk(user: Any, application_id: int) -> BundleApplicati
             pk=application_id, children__component__item_version__department_id__in=departments
         )
         .distinct()
-        .select_related("version", "accepted_by")
-        .prefetch_related(
-            "version__edges",
-            Prefetch(
-                "children",
-                queryset=BundleChild.objects.select_related(
-                    "component__item_version__department", "case"
-                ).order_by("component__order", "pk"),
-            ),
-        )
+        .select_related("version", "accepted_by", "results_delivered_by")
+        .prefetch_related("version__edges", _children_with_cases())
         .first()
     )
 

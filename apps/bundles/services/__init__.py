@@ -1,7 +1,8 @@
 """Every write of the bundles app (STYLE.md C3), split by sub-domain: ``definitions``
 (versioned bundles and publish checks), ``guide`` (answers, merged form, materials),
-``submission``, ``orchestration`` (child cases), ``window`` (一窗受理) and ``lifecycle``
-(status, withdrawal, sweeper); ``_base`` holds what they share. Callers import from here."""
+``submission``, ``orchestration`` (child cases), ``window`` (一窗受理), ``lifecycle`` (status,
+withdrawal, sweeper) and ``results`` (补正 from the bundle page, 统一出件); ``_base`` holds
+what they share. Callers import from here."""
 
 from apps.bundles.services._base import (
     derive_status,
@@ -37,6 +38,12 @@ from apps.bundles.services.orchestration import (
     on_case_decided,
     start_child,
 )
+from apps.bundles.services.results import (
+    answer_child_supplement,
+    choose_bundle_delivery,
+    deliver_bundle_results,
+    open_supplement_items,
+)
 from apps.bundles.services.submission import submit_bundle_application
 from apps.bundles.services.window import accept_bundle_application
 
@@ -44,11 +51,14 @@ __all__ = [
     "PublishRefused",
     "accept_bundle_application",
     "advance_bundle_application",
+    "answer_child_supplement",
     "applicable_components",
     "applicant_kind",
+    "choose_bundle_delivery",
     "copy_version",
     "create_bundle",
     "define_bundle",
+    "deliver_bundle_results",
     "derive_status",
     "effective_state",
     "enqueue_advance",
@@ -57,6 +67,7 @@ __all__ = [
     "merged_schema",
     "new_draft_version",
     "on_case_decided",
+    "open_supplement_items",
     "publish_bundle_version",
     "publish_problems",
     "read_answers",

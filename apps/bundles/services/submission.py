@@ -12,9 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
-from apps.bundles.constants import (
-    VersionStatus,
-)
+from apps.bundles.constants import DeliveryMethod, VersionStatus
 from apps.bundles.models import (
     BundleApplication,
     BundleChild,
@@ -63,6 +61,8 @@ def submit_bundle_application(
     form_data: Mapping[str, Any],
     files: Mapping[str, Any],
     enterprise: Any | None = None,
+    delivery_method: str = DeliveryMethod.WINDOW,
+    delivery_address: str = "",
 ) -> BundleApplication:
     """一次提交: validate answers, the merged form and the materials, then create the
     application and one child per applicable component (all waiting); the orchestration
@@ -72,6 +72,11 @@ def submit_bundle_application(
     merged field); nothing is written then. Not idempotent: each call is one application.
     """
     version = _published(version_id)
+    delivery_address = (delivery_address or "").strip()
+    if delivery_method not in DeliveryMethod.values:
+        raise DomainError(_("请选择有效的出件方式"), code="invalid_delivery")
+    if delivery_method == DeliveryMethod.POST and not delivery_address:
+        raise DomainError(_("选择邮寄送达时请填写邮寄地址"), code="address_required")
     questions = list(version.questions.all())
     clean, errors, unanswered = read_answers(questions, answers)
     if errors or unanswered:
@@ -115,6 +120,10 @@ def submit_bundle_application(
                     enterprise.name if enterprise is not None else user.display_name
                 )[:200],
                 answers=clean,
+                delivery_method=delivery_method,
+                delivery_address=delivery_address[:200]
+                if delivery_method == DeliveryMethod.POST
+                else "",
                 submitted_at=now,
                 deadline=calendar.working_deadline(now, version.promised_limit_days),
             )
