@@ -236,3 +236,68 @@ def deadline_colour(application: BundleApplication) -> str:
     if calendar.count_working_days(now, application.deadline) <= 2:
         return "yellow"
     return "green"
+
+
+@dataclass
+class GraphNode:
+    """One component of a bundle application as a department sees it from one child case."""
+
+    name: str
+    department: str
+    state_label: str
+    waits_on: list[str]
+    feeds: list[str]
+    is_this_case: bool
+    blocking: bool  # an upstream of this case that is not decided yet
+
+
+@dataclass
+class CaseBundleGraph:
+    application: BundleApplication
+    nodes: list[GraphNode]
+    waiting_on: list[str]  # upstream items this case still waits on (names)
+
+
+def bundle_graph_for_case(case_id: int) -> CaseBundleGraph | None:
+    """Where one child case sits in its bundle's graph (three queries), or None when the case
+    is not part of a bundle (one query)."""
+    from apps.bundles.constants import ChildState
+
+    child = (
+        BundleChild.objects.select_related("application__version")
+        .filter(case_id=case_id)
+        .only("pk", "component_id", "application")
+        .first()
+    )
+    if child is None:
+        return None
+    application = child.application
+    siblings = list(
+        application.children.select_related("component__item_version__department", "case").order_by(
+            "component__order", "pk"
+        )
+    )
+    edges = [(e.upstream, e.downstream) for e in application.version.edges.all()]
+    by_key = {c.component.key: c for c in siblings}
+    names = {k: c.component.item_version.name for k, c in by_key.items()}
+    this_key = next(c.component.key for c in siblings if c.pk == child.pk)
+    upstream_of_this = {u for u, d in edges if d == this_key and u in by_key}
+    nodes = []
+    waiting_on = []
+    for key, c in by_key.items():
+        state = services.effective_state(c)
+        blocking = key in upstream_of_this and state != ChildState.DECIDED
+        if blocking:
+            waiting_on.append(names[key])
+        nodes.append(
+            GraphNode(
+                name=names[key],
+                department=c.component.item_version.department.name,
+                state_label=str(ChildState(state).label),
+                waits_on=[names[u] for u, d in edges if d == key and u in names],
+                feeds=[names[d] for u, d in edges if u == key and d in names],
+                is_this_case=key == this_key,
+                blocking=blocking,
+            )
+        )
+    return CaseBundleGraph(application=application, nodes=nodes, waiting_on=waiting_on)
