@@ -242,11 +242,15 @@ def deadline_colour(application: BundleApplication) -> str:
 class GraphNode:
     """One component of a bundle application as a department sees it from one child case."""
 
+    key: str
+    state: str
     name: str
     department: str
     state_label: str
-    waits_on: list[str]
-    feeds: list[str]
+    waits_on: list[str]  # names of the components it waits on
+    feeds: list[str]  # names of the components that wait on it
+    waits_on_keys: list[str]
+    feeds_keys: list[str]
     is_this_case: bool
     blocking: bool  # an upstream of this case that is not decided yet
 
@@ -254,6 +258,7 @@ class GraphNode:
 @dataclass
 class CaseBundleGraph:
     application: BundleApplication
+    this_key: str
     nodes: list[GraphNode]
     waiting_on: list[str]  # upstream items this case still waits on (names)
 
@@ -264,9 +269,8 @@ def bundle_graph_for_case(case_id: int) -> CaseBundleGraph | None:
     from apps.bundles.constants import ChildState
 
     child = (
-        BundleChild.objects.select_related("application__version")
+        BundleChild.objects.select_related("application__version", "application__bundle")
         .filter(case_id=case_id)
-        .only("pk", "component_id", "application")
         .first()
     )
     if child is None:
@@ -291,13 +295,19 @@ def bundle_graph_for_case(case_id: int) -> CaseBundleGraph | None:
             waiting_on.append(names[key])
         nodes.append(
             GraphNode(
+                key=key,
+                state=str(state),
                 name=names[key],
                 department=c.component.item_version.department.name,
                 state_label=str(ChildState(state).label),
                 waits_on=[names[u] for u, d in edges if d == key and u in names],
                 feeds=[names[d] for u, d in edges if u == key and d in names],
+                waits_on_keys=[u for u, d in edges if d == key and u in names],
+                feeds_keys=[d for u, d in edges if u == key and d in names],
                 is_this_case=key == this_key,
                 blocking=blocking,
             )
         )
-    return CaseBundleGraph(application=application, nodes=nodes, waiting_on=waiting_on)
+    return CaseBundleGraph(
+        application=application, this_key=this_key, nodes=nodes, waiting_on=waiting_on
+    )

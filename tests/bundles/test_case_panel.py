@@ -94,3 +94,42 @@ def test_applicant_case_page_has_no_bundle_panel(
     client.force_login(application.applicant_user)
     page = client.get(reverse("cases:detail", args=[hukou.case_id])).content.decode()
     assert "bundle-graph-title" not in page
+
+
+def test_department_system_reads_where_its_child_sits(
+    department, application, django_assert_max_num_queries
+) -> None:
+    from rest_framework.test import APIClient
+
+    from tests.core.factories import DepartmentFactory
+    from tests.identity.factories import ApiClientFactory, issue_token
+
+    # given: 出生登记 accepted (departments' systems see their cases from acceptance)
+    hukou = _child(application, "hukou")
+    case_services.accept_case(case_id=hukou.case_id, actor=CaseActor.of(clerk_of(department)))
+    url = reverse("api:bundles-case-graph", args=[hukou.case_id])
+    api = APIClient()
+    token = issue_token(ApiClientFactory(department=department), "cases:read")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+    # when: token and client (3), the case (1), the graph (3)
+    with django_assert_max_num_queries(9):
+        response = api.get(url)
+    # then
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["bundle"], body["component"], body["waiting_on"]) == (
+        application.bundle.code,
+        "hukou",
+        [],
+    )
+    nodes = {n["key"]: n for n in body["nodes"]}
+    assert nodes["hukou"]["is_this_case"] is True
+    assert nodes["hukou"]["waits_on"] == ["cert"]
+    assert sorted(nodes["hukou"]["feeds"]) == ["insurance", "ssc"]
+    assert nodes["cert"]["state"] == "decided"
+    assert nodes["insurance"]["state"] == "waiting"
+    # and: another department's system sees nothing
+    other = APIClient()
+    token = issue_token(ApiClientFactory(department=DepartmentFactory()), "cases:read")
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+    assert other.get(url).status_code == 404
