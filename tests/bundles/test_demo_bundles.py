@@ -20,7 +20,7 @@ from apps.core.demo import load_organisations, read_organisations
 from apps.core.models import Department, RegionLevel
 from apps.handoffs.models import Handoff
 from apps.identity.constants import StaffRole
-from tests.cases.factories import PDF, citizen, reviewer_of
+from tests.cases.factories import PDF, citizen, clerk_of, reviewer_of
 from tests.core.factories import RegionFactory
 from tests.identity.factories import StaffMembershipFactory
 
@@ -150,3 +150,59 @@ def test_home_transfer_hands_the_utility_transfers_to_the_companies_through_the_
         BundleChild.objects.get(pk=children[k].pk).case.number
         for k in ("water", "power", "gas", "network")
     }
+
+
+def test_enterprise_change_passes_the_new_licence_to_tax_social_insurance_and_fund(
+    demo_bundles, django_capture_on_commit_callbacks
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.identity.factories import EnterpriseFactory
+
+    # given: a company whose legal representative applies once for the whole change
+    version = Bundle.objects.get(code="enterprise-change").current_version
+    company = EnterpriseFactory()
+    form = {
+        "enterprise_name": company.name,
+        "uscc": company.uscc,
+        "contact_name": "张伟",
+        "mobile": "13800138000",
+        "agree_unit": "on",
+    }
+    files = {
+        m.key: SimpleUploadedFile(f"{m.key}.pdf", PDF, content_type="application/pdf")
+        for m in version.materials.all()
+    }
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        application = services.submit_bundle_application(
+            user=company.legal_representative,
+            version_id=version.pk,
+            answers={"has_employees": "yes", "has_provident_fund": "no"},
+            form_data=form,
+            files=files,
+            enterprise=company,
+        )
+    children = {c.component.key: c for c in application.children.select_related("component")}
+    assert set(children) == {"registration", "tax", "social_insurance"}
+    assert application.applicant_name == company.name
+    # when: the market regulator registers the change (a new 营业执照 is issued)
+    registration = BundleChild.objects.select_related("case").get(pk=children["registration"].pk)
+    assert registration.case.enterprise_id == company.pk
+    samr = registration.case.department
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.accept_case(case_id=registration.case_id, actor=CaseActor.of(clerk_of(samr)))
+        reviewer = CaseActor.of(reviewer_of(samr))
+        case_services.start_review(case_id=registration.case_id, actor=reviewer)
+        case_services.decide_case(
+            case_id=registration.case_id, actor=reviewer, decision=Decision.APPROVED
+        )
+    registration.case.refresh_from_db()
+    licence = registration.case.result_data["licence"]["identifier"]
+    # then: tax and social insurance start for the company with the new licence, not uploaded
+    for key in ("tax", "social_insurance"):
+        child = BundleChild.objects.select_related("case").get(pk=children[key].pk)
+        assert child.state == ChildState.SUBMITTED, child.last_error
+        assert child.case.enterprise_id == company.pk
+        material = child.case.materials.get(slot_key="business-licence", is_current=True)
+        assert (material.source, material.licence_identifier) == (MaterialSource.LICENCE, licence)
