@@ -206,3 +206,15 @@ def test_enterprise_change_passes_the_new_licence_to_tax_social_insurance_and_fu
         assert child.case.enterprise_id == company.pk
         material = child.case.materials.get(slot_key="business-licence", is_current=True)
         assert (material.source, material.licence_identifier) == (MaterialSource.LICENCE, licence)
+
+
+def test_home_page_bundle_links_lead_to_the_demo_bundles(client, demo_bundles) -> None:
+    import re
+
+    page = client.get("/").content.decode()
+    links = set(re.findall(r'href="(/bundles/[a-z-]+/)"', page))
+    assert len(links) == 5
+    for link in sorted(links):
+        response = client.get(link)
+        assert response.status_code == 200, link
+        assert "情形引导" in response.content.decode(), link
