@@ -218,3 +218,23 @@ def test_home_page_bundle_links_lead_to_the_demo_bundles(client, demo_bundles) -
         response = client.get(link)
         assert response.status_code == 200, link
         assert "情形引导" in response.content.decode(), link
+
+
+def test_a_demo_bundle_that_cannot_publish_is_reported_and_not_written(
+    demo_bundles, monkeypatch
+) -> None:
+    # given: a demo catalogue older than the bundle expects (here: a cycle in the graph)
+    def broken() -> dict:
+        spec = demo._home_transfer()
+        spec["code"] = "home-transfer-old"
+        spec["edges"] = [*spec["edges"], ("water", "transfer")]
+        return spec
+
+    monkeypatch.setattr(demo, "BUILDERS", (broken,))
+    out = StringIO()
+    # when
+    counts = demo.load_bundles_demo(stdout=out)
+    # then: named in the output, nothing left behind, loaddemo goes on
+    assert counts == {"bundles_created": 0, "bundles_existing": 0, "bundles_refused": 1}
+    assert "二手房转移登记及水电气网联动过户 未能发布" in out.getvalue()
+    assert not Bundle.objects.filter(code="home-transfer-old").exists()
