@@ -436,7 +436,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # How long a worker's claim on a bundle child (creating and submitting its case) lasts before
-# another run may take it over (apps.bundles.services.applications; a killed worker's claim).
+# another run may take it over (apps.bundles.services.orchestration; a killed worker's claim).
 BUNDLE_CLAIM_LEASE_SECONDS = env.int("BUNDLE_CLAIM_LEASE_SECONDS", default=300)
 # The sweeper leaves alone applications touched more recently than this (their task is likely
 # still queued).

@@ -1,4 +1,5 @@
-"""Public read API of published bundles with their graphs (ARCHITECTURE.md: /api/v1/bundles/)."""
+"""Public read API of published bundles with their graphs (ARCHITECTURE.md: /api/v1/bundles/),
+and, for a department's system, where one of its child cases sits in its bundle's graph."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from rest_framework.views import APIView
 
 from apps.bundles import selectors
 from apps.bundles.models import BundleVersion
+from apps.cases.selectors import get_case_for_department
+from apps.identity.permissions import DepartmentClientPermission, get_client_department
 
 
 class BundleListOutput(serializers.Serializer):
@@ -116,3 +119,46 @@ class BundleDetailApi(APIView):
         if version is None:
             raise NotFound
         return Response(BundleDetailOutput(version).data)
+
+
+class GraphNodeOutput(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    department = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    waits_on = serializers.ListField(child=serializers.CharField(), source="waits_on_keys")
+    feeds = serializers.ListField(child=serializers.CharField(), source="feeds_keys")
+    is_this_case = serializers.BooleanField()
+
+
+class CaseGraphOutput(serializers.Serializer):
+    bundle = serializers.CharField(source="application.bundle.code")
+    name = serializers.CharField(source="application.version.name")
+    version = serializers.IntegerField(source="application.version.version")
+    status = serializers.CharField(source="application.status")
+    deadline = serializers.DateTimeField(source="application.deadline")
+    component = serializers.CharField(source="this_key")
+    waiting_on = serializers.ListField(child=serializers.CharField())
+    nodes = GraphNodeOutput(many=True)
+
+
+@extend_schema(
+    tags=["bundles"],
+    summary="本部门办件在所属一件事中的位置：前置事项、后续事项及各自状态",
+    responses=CaseGraphOutput,
+)
+class BundleCaseGraphApi(APIView):
+    """A department's system asks where its child case sits: 404 for cases that are not its
+    own (or not visible to departments yet) and for cases outside any bundle."""
+
+    permission_classes = [DepartmentClientPermission]
+    required_scopes = {"GET": "cases:read"}
+
+    def get(self, request: Request, case_id: int) -> Response:
+        department = get_client_department(request)
+        case = get_case_for_department(department_id=department.pk, case_id=case_id)
+        graph = selectors.bundle_graph_for_case(case.pk)
+        if graph is None:
+            raise NotFound
+        return Response(CaseGraphOutput(graph).data)

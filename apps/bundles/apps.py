@@ -12,7 +12,10 @@ class BundlesConfig(AppConfig):
         # decision's transaction (apps/cases/hooks.py). The dependency points one way.
         # Registers the tasks so enqueue-by-name finds them in every process (eager mode too).
         import apps.bundles.tasks  # noqa: F401
+        from apps.bundles.panels import bundle_case_panel
         from apps.bundles.services import on_case_decided
-        from apps.cases.hooks import register_decision_handler
+        from apps.cases.hooks import register_case_panel, register_decision_handler
 
         register_decision_handler(on_case_decided)
+        # Where a child case sits in its bundle, on the office case screen.
+        register_case_panel(bundle_case_panel)

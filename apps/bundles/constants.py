@@ -38,6 +38,14 @@ class ApplicationStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("已撤回")
 
 
+class DeliveryMethod(models.TextChoices):
+    """统一出件: how the bundle's results reach the applicant, chosen by the applicant."""
+
+    WINDOW = "window", _("全部办结后到综合窗口一次领取")
+    POST = "post", _("全部办结后一次邮寄送达")
+    WALLET = "wallet", _("电子证照逐项存入证照夹（办结一项推送一项）")
+
+
 class ChildState(models.TextChoices):
     """Where one component of an application stands in the orchestration."""
 

@@ -30,6 +30,7 @@ from apps.bundles.constants import (
     ApplicationStatus,
     Audience,
     ChildState,
+    DeliveryMethod,
     OutputSource,
     OutputTarget,
     QuestionKind,
@@ -426,6 +427,23 @@ class BundleApplication(TimeStampedModel):
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("综合窗口受理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # 统一出件: the applicant's choice, and when the window handed over all results at once.
+    delivery_method = models.CharField(
+        _("出件方式"),
+        max_length=10,
+        choices=DeliveryMethod.choices,
+        default=DeliveryMethod.WINDOW,
+    )
+    delivery_address = models.CharField(_("邮寄地址"), max_length=200, blank=True)
+    results_delivered_at = models.DateTimeField(_("统一出件时间"), null=True, blank=True)
+    results_delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("统一出件经办人"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,

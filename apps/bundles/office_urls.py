@@ -10,4 +10,5 @@ urlpatterns = [
     path("", office_views.bundle_queue, name="queue"),
     path("<int:application_id>/", office_views.bundle_screen, name="application"),
     path("<int:application_id>/accept/", office_views.bundle_accept, name="accept"),
+    path("<int:application_id>/deliver/", office_views.bundle_deliver, name="deliver"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.bundles import selectors, services
 from apps.bundles.constants import ChildState
-from apps.bundles.services.applications import _effective
+from apps.bundles.services import effective_state
 from apps.core.exceptions import DomainError
 
 
@@ -37,7 +37,9 @@ def bundle_screen(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.get_application_for_clerk(request.user, application_id)
     if application is None:
         raise Http404
-    rows = [(child, ChildState(_effective(child)).label) for child in application.children.all()]
+    rows = [
+        (child, ChildState(effective_state(child)).label) for child in application.children.all()
+    ]
     return render(
         request,
         "bundles/office/application.html",
@@ -69,4 +71,27 @@ def bundle_accept(request: HttpRequest, application_id: int) -> HttpResponse:
             _("已受理：%(accepted)s 个事项已为各自部门受理，%(left)s 个事项由其部门受理。")
             % result,
         )
+    return redirect("office-bundles:application", application.pk)
+
+
+@login_required
+@require_POST
+def bundle_deliver(request: HttpRequest, application_id: int) -> HttpResponse:
+    """统一出件 at the window: every child's result handed over at once."""
+    _window_clerk(request)
+    application = selectors.get_application_for_clerk(request.user, application_id)
+    if application is None:
+        raise Http404
+    try:
+        result = services.deliver_bundle_results(application_id=application.pk, clerk=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result["left"]:
+            messages.warning(
+                request,
+                _("已送达 %(delivered)s 项结果；%(left)s 项尚待其部门办结或送达。") % result,
+            )
+        else:
+            messages.success(request, _("已统一出件：%(delivered)s 项结果一并送达。") % result)
     return redirect("office-bundles:application", application.pk)

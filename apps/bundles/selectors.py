@@ -103,6 +103,27 @@ def bundle_guide(version: BundleVersion, raw: Mapping[str, Any]) -> Guide:
     )
 
 
+def _children_with_cases() -> Prefetch:
+    """The children in graph order with their case and its open supplement notice
+    (``case.open_notices``): one query each, however many children."""
+    from apps.cases.models import SupplementNotice
+
+    return Prefetch(
+        "children",
+        queryset=BundleChild.objects.select_related("component__item_version__department", "case")
+        .prefetch_related(
+            Prefetch(
+                "case__supplement_notices",
+                queryset=SupplementNotice.objects.filter(fulfilled_at__isnull=True).order_by(
+                    "-sequence"
+                ),
+                to_attr="open_notices",
+            )
+        )
+        .order_by("component__order", "pk"),
+    )
+
+
 def get_application_for(user: Any, application_id: int) -> BundleApplication | None:
     """The applicant's own application (others see nothing)."""
     if not getattr(user, "is_authenticated", False):
@@ -110,17 +131,49 @@ def get_application_for(user: Any, application_id: int) -> BundleApplication | N
     return (
         BundleApplication.objects.filter(pk=application_id, applicant_user=user)
         .select_related("version__bundle")
-        .prefetch_related(
-            "version__edges",
-            Prefetch(
-                "children",
-                queryset=BundleChild.objects.select_related(
-                    "component__item_version__department", "case"
-                ).order_by("component__order", "pk"),
-            ),
-        )
+        .prefetch_related("version__edges", _children_with_cases())
         .first()
     )
+
+
+@dataclass
+class ResultRow:
+    """One child's result in the 统一出件 section."""
+
+    name: str
+    department: str
+    case_number: str
+    decision: str
+    granted: bool
+    result_name: str
+    licence_name: str
+    licence_identifier: str
+    delivered: bool
+
+
+def bundle_results(application: BundleApplication) -> list[ResultRow]:
+    """Every decided child's result and licence (from the prefetched children)."""
+    rows = []
+    for child in application.children.all():
+        case = child.case
+        if case is None or not case.decision:
+            continue
+        licence = (case.result_data or {}).get("licence") or {}
+        item_version = child.component.item_version
+        rows.append(
+            ResultRow(
+                name=item_version.name,
+                department=item_version.department.name,
+                case_number=case.number or "",
+                decision=case.get_decision_display(),
+                granted=services.is_granted(child),
+                result_name=item_version.result_name,
+                licence_name=str(licence.get("name") or ""),
+                licence_identifier=str(licence.get("identifier") or ""),
+                delivered=case.status == "delivered",
+            )
+        )
+    return rows
 
 
 def list_applications_for(user: Any) -> list[BundleApplication]:
@@ -165,16 +218,8 @@ def get_application_for_clerk(user: Any, application_id: int) -> BundleApplicati
             pk=application_id, children__component__item_version__department_id__in=departments
         )
         .distinct()
-        .select_related("version", "accepted_by")
-        .prefetch_related(
-            "version__edges",
-            Prefetch(
-                "children",
-                queryset=BundleChild.objects.select_related(
-                    "component__item_version__department", "case"
-                ).order_by("component__order", "pk"),
-            ),
-        )
+        .select_related("version", "accepted_by", "results_delivered_by")
+        .prefetch_related("version__edges", _children_with_cases())
         .first()
     )
 
@@ -191,3 +236,78 @@ def deadline_colour(application: BundleApplication) -> str:
     if calendar.count_working_days(now, application.deadline) <= 2:
         return "yellow"
     return "green"
+
+
+@dataclass
+class GraphNode:
+    """One component of a bundle application as a department sees it from one child case."""
+
+    key: str
+    state: str
+    name: str
+    department: str
+    state_label: str
+    waits_on: list[str]  # names of the components it waits on
+    feeds: list[str]  # names of the components that wait on it
+    waits_on_keys: list[str]
+    feeds_keys: list[str]
+    is_this_case: bool
+    blocking: bool  # an upstream of this case that is not decided yet
+
+
+@dataclass
+class CaseBundleGraph:
+    application: BundleApplication
+    this_key: str
+    nodes: list[GraphNode]
+    waiting_on: list[str]  # upstream items this case still waits on (names)
+
+
+def bundle_graph_for_case(case_id: int) -> CaseBundleGraph | None:
+    """Where one child case sits in its bundle's graph (three queries), or None when the case
+    is not part of a bundle (one query)."""
+    from apps.bundles.constants import ChildState
+
+    child = (
+        BundleChild.objects.select_related("application__version", "application__bundle")
+        .filter(case_id=case_id)
+        .first()
+    )
+    if child is None:
+        return None
+    application = child.application
+    siblings = list(
+        application.children.select_related("component__item_version__department", "case").order_by(
+            "component__order", "pk"
+        )
+    )
+    edges = [(e.upstream, e.downstream) for e in application.version.edges.all()]
+    by_key = {c.component.key: c for c in siblings}
+    names = {k: c.component.item_version.name for k, c in by_key.items()}
+    this_key = next(c.component.key for c in siblings if c.pk == child.pk)
+    upstream_of_this = {u for u, d in edges if d == this_key and u in by_key}
+    nodes = []
+    waiting_on = []
+    for key, c in by_key.items():
+        state = services.effective_state(c)
+        blocking = key in upstream_of_this and state != ChildState.DECIDED
+        if blocking:
+            waiting_on.append(names[key])
+        nodes.append(
+            GraphNode(
+                key=key,
+                state=str(state),
+                name=names[key],
+                department=c.component.item_version.department.name,
+                state_label=str(ChildState(state).label),
+                waits_on=[names[u] for u, d in edges if d == key and u in names],
+                feeds=[names[d] for u, d in edges if u == key and d in names],
+                waits_on_keys=[u for u, d in edges if d == key and u in names],
+                feeds_keys=[d for u, d in edges if u == key and d in names],
+                is_this_case=key == this_key,
+                blocking=blocking,
+            )
+        )
+    return CaseBundleGraph(
+        application=application, this_key=this_key, nodes=nodes, waiting_on=waiting_on
+    )

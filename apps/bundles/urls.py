@@ -13,6 +13,16 @@ urlpatterns = [
         views.application_withdraw,
         name="withdraw",
     ),
+    path(
+        "applications/<int:application_id>/children/<int:child_id>/supplement/",
+        views.application_supplement,
+        name="supplement",
+    ),
+    path(
+        "applications/<int:application_id>/delivery/",
+        views.application_delivery,
+        name="delivery",
+    ),
     path("<slug:code>/", views.bundle_guide, name="guide"),
     path("<slug:code>/apply/", views.bundle_apply, name="apply"),
 ]

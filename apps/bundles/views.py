@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.bundles import selectors, services
-from apps.bundles.constants import ChildState
-from apps.bundles.services.applications import _effective
+from apps.bundles.constants import ChildState, DeliveryMethod
+from apps.bundles.services import effective_state
 from apps.core.exceptions import DomainError
 
 
@@ -72,6 +72,8 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
                 answers=source,
                 form_data=request.POST,
                 files=request.FILES,
+                delivery_method=request.POST.get("delivery_method", DeliveryMethod.WINDOW),
+                delivery_address=request.POST.get("delivery_address", ""),
             )
         except ValidationError as exc:
             form.is_valid()
@@ -95,7 +97,15 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "bundles/bundle_apply.html",
-        {"version": version, "guide": guide, "form": form, "answers": answers},
+        {
+            "version": version,
+            "guide": guide,
+            "form": form,
+            "answers": answers,
+            "delivery_methods": DeliveryMethod.choices,
+            "delivery_method": request.POST.get("delivery_method", DeliveryMethod.WINDOW),
+            "delivery_address": request.POST.get("delivery_address", ""),
+        },
     )
 
 
@@ -109,7 +119,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
     edges = list(application.version.edges.all())
     rows = []
     for child in children:
-        state = _effective(child)
+        state = effective_state(child)
         rows.append(
             {
                 "child": child,
@@ -120,15 +130,65 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
                     for e in edges
                     if e.downstream == child.component.key and e.upstream in names
                 ],
-                "needs_action": child.case is not None
-                and child.case.status == "awaiting_supplement",
+                "supplement": services.open_supplement_items(child.case)
+                if child.case is not None and child.case.status == "awaiting_supplement"
+                else [],
             }
         )
     return render(
         request,
         "bundles/application_detail.html",
-        {"application": application, "rows": rows},
+        {
+            "application": application,
+            "rows": rows,
+            "results": selectors.bundle_results(application),
+            "delivery_methods": DeliveryMethod.choices,
+        },
     )
+
+
+@login_required
+@require_POST
+def application_supplement(
+    request: HttpRequest, application_id: int, child_id: int
+) -> HttpResponse:
+    """补正 answered on the bundle page: the files of one child's notice, then back."""
+    application = selectors.get_application_for(request.user, application_id)
+    if application is None:
+        raise Http404
+    try:
+        services.answer_child_supplement(
+            application_id=application.pk,
+            child_id=child_id,
+            user=request.user,
+            files=request.FILES,
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("补正材料已提交，部门将继续办理。"))
+    return redirect(reverse("bundles:application", args=[application.pk]) + f"#child-{child_id}")
+
+
+@login_required
+@require_POST
+def application_delivery(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = selectors.get_application_for(request.user, application_id)
+    if application is None:
+        raise Http404
+    try:
+        services.choose_bundle_delivery(
+            application_id=application.pk,
+            user=request.user,
+            method=request.POST.get("delivery_method", ""),
+            address=request.POST.get("delivery_address", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("出件方式已保存。"))
+    return redirect(reverse("bundles:application", args=[application.pk]) + "#results")
 
 
 @login_required

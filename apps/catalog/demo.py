@@ -7,6 +7,7 @@ platform (``SYSTEM``), so it passes the same publish validation and gets its aud
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from apps.catalog.constants import Channel
@@ -236,10 +237,21 @@ def _fields(t: T, department: Department, basic_code: str, level: str) -> dict[s
     }
 
 
-def load_catalog_demo(*, stdout: Writer) -> dict[str, int]:
-    """Create and publish the demo items that do not exist yet. Idempotent."""
+def load_catalog_demo(
+    *,
+    stdout: Writer,
+    only_items: Collection[str] | None = None,
+    only_departments: Collection[str] | None = None,
+) -> dict[str, int]:
+    """Create and publish the demo items that do not exist yet. Idempotent.
+
+    ``only_items`` (item names) and ``only_departments`` (USCCs) narrow the load to a few
+    implementations, for tests that need some demo items (the demo bundles) and not all ~200;
+    every item keeps the basic code of its place in the full list."""
     themes_created = ensure_themes()
     usccs = {u for kinds in DEPARTMENTS.values() for us in kinds.values() for u in us}
+    if only_departments is not None:
+        usccs &= set(only_departments)
     departments = Department.objects.in_bulk(list(usccs), field_name="uscc")
     missing = usccs - set(departments)
     if missing:
@@ -247,6 +259,8 @@ def load_catalog_demo(*, stdout: Writer) -> dict[str, int]:
     existing = set(ServiceItem.objects.values_list("implementation_code", flat=True))
     created = skipped = 0
     for index, template in enumerate(ITEMS, start=1):
+        if only_items is not None and template.name not in only_items:
+            continue
         basic_code = _basic_code(index, template)
         BasicItem.objects.update_or_create(
             basic_code=basic_code,
@@ -259,7 +273,9 @@ def load_catalog_demo(*, stdout: Writer) -> dict[str, int]:
         for level_name in template.levels:
             level = EXERCISE_LEVELS[level_name]
             for uscc in DEPARTMENTS[template.kind].get(level_name, []):
-                department = departments[uscc]
+                department = departments.get(uscc)
+                if department is None:  # outside ``only_departments``
+                    continue
                 code = f"{uscc}{level}{basic_code}"
                 if code in existing:
                     skipped += 1

@@ -10,6 +10,9 @@ docs/handoffs.md "The demo"):
 * 南昌市行政审批局 is a **pull** department: its system polls the inbox with the
   ``demo-pull-api`` client (secret ``govportal-demo-secret``). One demo handoff is waiting
   for it, so the pull flow is visible right away.
+* the water, power, gas and network companies of 二手房水电气网联动过户 are **pull**
+  departments too, each with its own client (``UTILITY_CLIENTS``, same demo secret): a
+  simulator started with ``--mode pull --client-id demo-water-api`` plays the water company.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ DEMO_KEY_SECRET = "demo-handoff-secret-please-rotate"  # noqa: S105 - published 
 DEMO_PULL_DEPARTMENT_USCC = "11360100D000002326"  # 南昌市行政审批局
 DEMO_PULL_CLIENT_ID = "demo-pull-api"
 DEMO_PULL_HANDOFF_KEY = "demo:pull:notice:1"
+# Utility companies of demo_org.json → the client their simulator polls the inbox with.
+UTILITY_CLIENTS = {
+    "91360100D00000355Y": "demo-water-api",
+    "91360100D00000363R": "demo-power-api",
+    "91360100D00000371L": "demo-gas-api",
+    "91360100D00000398C": "demo-network-api",
+}
 
 
 class Writer(Protocol):
@@ -68,13 +78,13 @@ def _endpoint(department: Department, **values: object) -> bool:
     return changed
 
 
-def _pull_client(department: Department) -> bool:
-    app = Application.objects.filter(client_id=DEMO_PULL_CLIENT_ID).first()
+def _pull_client(department: Department, client_id: str = DEMO_PULL_CLIENT_ID) -> bool:
+    app = Application.objects.filter(client_id=client_id).first()
     changed = False
     if app is None:
         app = Application(
-            client_id=DEMO_PULL_CLIENT_ID,
-            name=DEMO_PULL_CLIENT_ID,
+            client_id=client_id,
+            name=client_id,
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         )
@@ -109,6 +119,13 @@ def load_handoffs_demo(*, stdout: Writer) -> dict[str, int]:
     )
     changed |= _endpoint(pull_department, mode=DeliveryMode.PULL, push_url="", is_active=True)
     changed |= _pull_client(pull_department)
+    utilities = Department.objects.in_bulk(list(UTILITY_CLIENTS), field_name="uscc")
+    for uscc, client_id in UTILITY_CLIENTS.items():
+        if uscc not in utilities:
+            raise DemoDataError(f"handoffs demo: utility company {uscc} not loaded")
+        company = utilities[uscc]
+        changed |= _endpoint(company, mode=DeliveryMode.PULL, push_url="", is_active=True)
+        changed |= _pull_client(company, client_id)
     # One handoff waiting in the pull department's inbox (idempotent by its key).
     enqueue_handoff(
         subject=SubjectRef("demo.notice", "1", "DEMO-PULL-1"),
@@ -128,6 +145,7 @@ def load_handoffs_demo(*, stdout: Writer) -> dict[str, int]:
                 "push_url": DEMO_PUSH_URL,
                 "pull": pull_department.uscc,
                 "pull_client": DEMO_PULL_CLIENT_ID,
+                "utility_clients": sorted(UTILITY_CLIENTS.values()),
             },
         )
     stdout.write(

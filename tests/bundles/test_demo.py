@@ -25,7 +25,7 @@ def test_demo_bundles_and_newborn_journey(django_capture_on_commit_callbacks) ->
     call_command("loaddemo", stdout=StringIO())
     out = StringIO()
     call_command("loaddemo", stdout=out)
-    assert "一件事: 新增 0 个，已存在 2 个" in out.getvalue()
+    assert "一件事: 新增 0 个，已存在 6 个" in out.getvalue()
     newborn = Bundle.objects.get(code="newborn").current_version
     assert newborn.status == VersionStatus.PUBLISHED
     assert Bundle.objects.get(code="restaurant").current_version.status == "published"

@@ -164,7 +164,7 @@ def test_interrupted_start_adopts_its_draft(department, django_capture_on_commit
             files=files_for(version),
         )
     child = _child(application, "cert")
-    services.applications._claim(child.pk)
+    services.orchestration._claim(child.pk)
     orphan = case_services.create_draft(
         user=user, version=child.component.item_version, form_data=CASE_FORM
     )

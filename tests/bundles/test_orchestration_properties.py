@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from apps.bundles import services
 from apps.bundles.constants import ApplicationStatus, ChildState
 from apps.bundles.models import BundleApplication, BundleChild
-from apps.bundles.services.applications import _effective, _granted
+from apps.bundles.services import effective_state, is_granted
 from apps.cases.constants import Decision
 from apps.cases.models import Case
 from tests.bundles.factories import FORM, files_for
@@ -43,11 +43,13 @@ def _check(application: BundleApplication, edges: list[tuple[str, str]]) -> None
         if child.case_id is not None:
             for upstream, downstream in edges:
                 if downstream == key:
-                    assert _granted(children[upstream]), (upstream, key)
+                    assert is_granted(children[upstream]), (upstream, key)
     cases = Case.objects.filter(bundle_child__application=application).count()
     assert cases == sum(1 for c in children.values() if c.case_id is not None)
     application.refresh_from_db()
-    expected = services.derive_status([(_effective(c), _granted(c)) for c in children.values()])
+    expected = services.derive_status(
+        [(effective_state(c), is_granted(c)) for c in children.values()]
+    )
     assert application.status == expected
 
 

@@ -108,7 +108,7 @@ def test_sweeper_requeues_only_applications_with_unseen_work(
 ) -> None:
     # given: one application the orchestration has seen, one whose task was lost
     enqueued: list[int] = []
-    monkeypatch.setattr("apps.bundles.services.applications.enqueue_advance", enqueued.append)
+    monkeypatch.setattr("apps.bundles.services.lifecycle.enqueue_advance", enqueued.append)
     old = timezone.now() - timedelta(minutes=10)
     BundleApplication.objects.filter(pk=application.pk).update(updated_at=old)
     lost = published_birth_bundle(department)

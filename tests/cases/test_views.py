@@ -124,8 +124,9 @@ def test_office_case_screen_query_count_does_not_grow(setup, django_assert_max_n
     # Queries: session, user, departments (staff_required), the case with item version,
     # department, enterprise, hall and accepting clerk, the clerk's roles (actions), the
     # clerk's roles (view check), item materials, current case materials, supplement notices,
-    # pauses, tolerances, warnings, timeline events.
-    with django_assert_max_num_queries(13):
+    # pauses, tolerances, warnings, timeline events, and the bundles panel (is the case a
+    # child of a 一件事 application?).
+    with django_assert_max_num_queries(14):
         page = client.get(url).content.decode()
     assert page.count("<li") >= case.events.count()
 

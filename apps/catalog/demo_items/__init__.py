@@ -13,6 +13,7 @@ from apps.catalog.demo_items.base import DEPARTMENTS, LEGAL_BASES, M, T
 from apps.catalog.demo_items.business import BUSINESS
 from apps.catalog.demo_items.english import ENGLISH_NAMES
 from apps.catalog.demo_items.housing import HOUSING
+from apps.catalog.demo_items.lifeevents import LIFE_EVENTS
 from apps.catalog.demo_items.moving import MOVING
 from apps.catalog.demo_items.other import OTHER
 from apps.catalog.demo_items.personal import PERSONAL
@@ -20,7 +21,7 @@ from apps.catalog.demo_items.social import SOCIAL
 
 # The position in this list is the item's demo basic code (apps/catalog/demo.py): new items go
 # at the end, so that reloading the demo never renumbers an item that exists.
-ITEMS: list[T] = [*PERSONAL, *BUSINESS, *SOCIAL, *HOUSING, *OTHER, *MOVING]
+ITEMS: list[T] = [*PERSONAL, *BUSINESS, *SOCIAL, *HOUSING, *OTHER, *MOVING, *LIFE_EVENTS]
 
 for _template in ITEMS:  # every demo item has an English name (the English interface)
     _template.name_en = _template.name_en or ENGLISH_NAMES[_template.name]

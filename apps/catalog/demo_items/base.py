@@ -45,6 +45,11 @@ DEPARTMENTS: dict[str, dict[str, list[str]]] = {
     "env": {"province": ["11360000D0000011XW"]},
     "tax": {"province": ["11360000D00000128W"]},
     "zwfw": {"province": ["11360000D00000136P"]},
+    # Utility companies (demo_org.json): 二手房水电气网联动过户, reached through the outbox.
+    "water": {"city": ["91360100D00000355Y"]},
+    "power": {"city": ["91360100D00000363R"]},
+    "gas": {"city": ["91360100D00000371L"]},
+    "network": {"city": ["91360100D00000398C"]},
 }
 
 LEGAL_BASES = {
@@ -63,6 +68,10 @@ LEGAL_BASES = {
     "env": "《排污许可管理条例》",
     "tax": "《中华人民共和国税收征收管理法》",
     "zwfw": "《优化营商环境条例》",
+    "water": "《城市供水条例》",
+    "power": "《电力供应与使用条例》",
+    "gas": "《城镇燃气管理条例》",
+    "network": "《中华人民共和国电信条例》",
 }
 
 

@@ -197,7 +197,16 @@ HOUSING: list[T] = [
         ["city"],
         "20",
         ["retirement"],
-        [ID_CARD, M("retire-proof", "退休证明")],
+        [
+            ID_CARD,
+            M(
+                "retire-proof",
+                "退休证明",
+                requirement="conditional",
+                condition="退休审批结果未由人社部门共享的（如在外省办理退休）",
+                shared=["养老保险待遇核定信息"],
+            ),
+        ],
         "退休取公积金 公积金销户",
         legal=5,
         promised=1,
