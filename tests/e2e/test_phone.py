@@ -8,7 +8,8 @@ axe can read (a flat colour, not a gradient or an image), never by excluding the
 axe-core is vendored in tests/e2e/vendor (MPL-2.0, see the README there) and evaluated in the
 page through the DevTools protocol, so the pages keep their strict Content-Security-Policy.
 Each test walks many pages and reports every problem at once rather than stopping at the
-first.
+first. The same pages are walked again at a desktop size (1280 × 800), where the wider layouts
+(side-by-side columns, tables instead of cards) are the ones axe sees.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("transa
 
 PASSWORD = "correct-horse-battery"  # the factories' password (tests/e2e/conftest.py)
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
 
 # Violations of every rule axe runs by default (WCAG 2.1 A/AA and best practices), and the
@@ -123,8 +125,17 @@ def phone(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN", viewport=DESKTOP, timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 def problems_on(page: Page, base: str, path: str, *, axe: bool = True) -> list[str]:
-    """What is wrong with one page at phone width: status, overflow, axe findings."""
+    """What is wrong with one page at the page's width: status, overflow, axe findings."""
     response = page.goto(base + path)
     found: list[str] = []
     if response is None or response.status != 200:
@@ -250,12 +261,9 @@ def test_elder_mode_pages_fit_a_phone_and_pass_axe(
     assert problems == [], "\n".join(problems)
 
 
-def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal: Portal) -> None:
-    # given: the window clerk of the item's department
-    base = live_server.url
-    sign_in(phone, base, portal.clerk.username)
+def office_paths(portal: Portal) -> list[str]:
     submitted = portal.cases[CaseStatus.SUBMITTED].pk
-    paths = [
+    return [
         "/office/",
         "/office/cases/",
         "/office/cases/?scope=all",
@@ -267,20 +275,55 @@ def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal:
         "/office/identify/",
     ]
 
-    # when
-    problems = [problem for path in paths for problem in problems_on(phone, base, path)]
 
-    # when: the clerk opens every action panel of a new case (their controls are checked too)
-    phone.goto(f"{base}/office/cases/{submitted}/")
-    for summary in phone.locator("details > summary").all():
+def panels_open_problems(page: Page, base: str, portal: Portal) -> list[str]:
+    """The clerk opens every action panel of a new case: their controls are checked too."""
+    submitted = portal.cases[CaseStatus.SUBMITTED].pk
+    page.goto(f"{base}/office/cases/{submitted}/")
+    for summary in page.locator("details > summary").all():
         summary.click()
-    phone.evaluate(AXE_SOURCE)
-    result = phone.evaluate(AXE_RUN)
-    problems += [
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate(AXE_RUN)
+    return [
         f"/office/cases/{submitted}/ (panels open): axe {kind} {rule['id']}"
         for kind in ("violations", "undecided")
         for rule in result[kind]
     ]
+
+
+def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal: Portal) -> None:
+    # given: the window clerk of the item's department
+    base = live_server.url
+    sign_in(phone, base, portal.clerk.username)
+
+    # when
+    problems = [
+        problem for path in office_paths(portal) for problem in problems_on(phone, base, path)
+    ]
+    problems += panels_open_problems(phone, base, portal)
+
+    # then
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_citizen_and_office_page_passes_axe_at_desktop_width(
+    live_server, desktop: Page, portal: Portal
+) -> None:
+    # given
+    base = live_server.url
+    problems: list[str] = []
+
+    # when: the public pages, the signed-in citizen's pages, then the clerk's in a new context
+    for path in public_paths(portal):
+        problems += problems_on(desktop, base, path)
+    sign_in(desktop, base, portal.citizen.username)
+    for path in citizen_paths(portal):
+        problems += problems_on(desktop, base, path)
+    desktop.context.clear_cookies()
+    sign_in(desktop, base, portal.clerk.username)
+    for path in office_paths(portal):
+        problems += problems_on(desktop, base, path)
+    problems += panels_open_problems(desktop, base, portal)
 
     # then
     assert problems == [], "\n".join(problems)
