@@ -291,6 +291,8 @@ OAUTH2_PROVIDER = {
 # --- Notifications ------------------------------------------------------------------------
 # SMS gateway: console (prints, development), locmem (tests' outbox) or a real gateway class.
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
+# DemoSmsBackend's file (make demo: var/demo-sms.log); empty: it prints everything instead.
+SMS_LOG_FILE = env.str("SMS_LOG_FILE", default="")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
