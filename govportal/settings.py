@@ -619,6 +619,9 @@ LOGGING = {
         "level": min(_log_levels, key=lambda name: getattr(logging, name, logging.INFO)),
     },
     "loggers": {
+        # Django's default config gives "django" a console handler of its own under DEBUG,
+        # which printed every 404 twice (plain, then JSON); its records go to the root's.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},
         # fontTools logs every glyph of every PDF subset (licence files) at INFO.
