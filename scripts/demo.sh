@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PORT=${PORT:-8000}
 SIM_PORT=${SIM_PORT:-8766}
-VAR=$PWD/var
+VAR=${DEMO_VAR:-$PWD/var}  # logs, simulator records (tests/core/test_demo_script.py: a tmp dir)
 mkdir -p "$VAR"
 export DEBUG=${DEBUG:-true}
 export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}
