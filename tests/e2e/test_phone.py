@@ -327,3 +327,66 @@ def test_every_citizen_and_office_page_passes_axe_at_desktop_width(
 
     # then
     assert problems == [], "\n".join(problems)
+
+
+def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[str]]:
+    """Public and signed-in pages beyond the spine's: the decision document, a message, the
+    L3 page, a bundle's guide / form / progress, an agency and a project of the marketplace."""
+    from apps.bundles import services as bundle_services
+    from apps.notifications.models import Notification
+    from tests.bundles.factories import FORM as BUNDLE_FORM
+    from tests.bundles.factories import files_for, published_birth_bundle
+    from tests.marketplace.factories import (
+        IntermediaryServiceFactory,
+        listed_agency,
+        published_project,
+    )
+
+    bundle = published_birth_bundle(department)
+    application = bundle_services.submit_bundle_application(
+        user=portal.citizen,
+        version_id=bundle.pk,
+        answers={"needs_ssc": "no"},
+        form_data=BUNDLE_FORM,
+        files=files_for(bundle),
+    )
+    service = IntermediaryServiceFactory()
+    agency = listed_agency(service)
+    project = published_project(service)
+    message = Notification.objects.filter(recipient=portal.citizen).order_by("pk").first()
+    assert message is not None, "the fixture's cases told the citizen nothing"
+    code = bundle.bundle.code
+    public = [
+        f"/bundles/{code}/",
+        f"/bundles/{code}/?needs_ssc=yes",
+        f"/marketplace/agencies/{agency.pk}/",
+        f"/marketplace/projects/{project.pk}/",
+    ]
+    signed_in = [
+        f"/cases/{portal.cases[CaseStatus.COMPLETED].pk}/notice/decision/",
+        f"/messages/{message.pk}/",
+        "/accounts/profile/level3/",
+        f"/bundles/{code}/apply/?needs_ssc=no",
+        f"/bundles/applications/{application.pk}/",
+    ]
+    return public, signed_in
+
+
+def test_more_citizen_page_kinds_fit_a_phone_and_pass_axe_at_both_sizes(
+    live_server, phone: Page, desktop: Page, portal: Portal, department
+) -> None:
+    # given
+    base = live_server.url
+    public, signed_in = more_page_kinds(portal, department)
+    problems: list[str] = []
+
+    # when: at phone and desktop width
+    for page, size in ((phone, "phone"), (desktop, "desktop")):
+        for path in public:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
+        sign_in(page, base, portal.citizen.username)
+        for path in signed_in:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
+
+    # then
+    assert problems == [], "\n".join(problems)
