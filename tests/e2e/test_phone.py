@@ -390,3 +390,32 @@ def test_more_citizen_page_kinds_fit_a_phone_and_pass_axe_at_both_sizes(
 
     # then
     assert problems == [], "\n".join(problems)
+
+
+def test_other_office_screens_pass_axe_at_both_sizes(
+    live_server, phone: Page, desktop: Page, portal: Portal, department
+) -> None:
+    # given: the department's administrator (the screens of the apps beside cases)
+    admin = StaffMembershipFactory(
+        department=department, role=StaffRole.DEPT_ADMIN, user=UserFactory(staff=True)
+    ).user
+    base = live_server.url
+    paths = [
+        "/office/bundles/",
+        "/office/reviews/",
+        "/office/reviews/stats/",
+        "/office/handoffs/",
+        f"/office/handoffs/endpoint/{department.pk}/",
+        "/office/reveal-grants/",
+        "/office/licences/show/",
+    ]
+    problems: list[str] = []
+
+    # when
+    for page, size in ((phone, "phone"), (desktop, "desktop")):
+        sign_in(page, base, admin.username)
+        for path in paths:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
+
+    # then
+    assert problems == [], "\n".join(problems)
