@@ -276,6 +276,17 @@ def office_paths(portal: Portal) -> list[str]:
     ]
 
 
+def identified_intake_problems(page: Page, base: str, portal: Portal) -> list[str]:
+    """一窗受理 with the applicant identified (重新识别, the item form, the paper materials to
+    tick and the one-time notice's fields are on the page only then)."""
+    page.goto(f"{base}/office/intake/")
+    page.get_by_label("身份证号码").fill(portal.citizen.person.id_number)
+    page.get_by_label("姓名").fill(portal.citizen.person.name)
+    page.get_by_role("button", name="核验身份").click()
+    page.get_by_role("button", name="重新识别").wait_for()
+    return problems_on(page, base, f"/office/intake/?item={portal.code}")
+
+
 def panels_open_problems(page: Page, base: str, portal: Portal) -> list[str]:
     """The clerk opens every action panel of a new case: their controls are checked too."""
     submitted = portal.cases[CaseStatus.SUBMITTED].pk
@@ -301,6 +312,7 @@ def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal:
         problem for path in office_paths(portal) for problem in problems_on(phone, base, path)
     ]
     problems += panels_open_problems(phone, base, portal)
+    problems += identified_intake_problems(phone, base, portal)
 
     # then
     assert problems == [], "\n".join(problems)
@@ -324,6 +336,7 @@ def test_every_citizen_and_office_page_passes_axe_at_desktop_width(
     for path in office_paths(portal):
         problems += problems_on(desktop, base, path)
     problems += panels_open_problems(desktop, base, portal)
+    problems += identified_intake_problems(desktop, base, portal)
 
     # then
     assert problems == [], "\n".join(problems)
