@@ -344,7 +344,8 @@ def test_every_citizen_and_office_page_passes_axe_at_desktop_width(
 
 def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[str]]:
     """Public and signed-in pages beyond the spine's: the decision document, a message, the
-    L3 page, a bundle's guide / form / progress, an agency and a project of the marketplace."""
+    L3 page, a bundle's guide / form / progress, the marketplace's agency, project and forms,
+    and the rating page a person served at a window opens from the QR code (or the hall pad)."""
     from apps.bundles import services as bundle_services
     from apps.notifications.models import Notification
     from tests.bundles.factories import FORM as BUNDLE_FORM
@@ -366,6 +367,10 @@ def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[st
     service = IntermediaryServiceFactory()
     agency = listed_agency(service)
     project = published_project(service)
+    from apps.reviews.services import pad_token
+    from tests.reviews.factories import window_service
+
+    token = pad_token(window_service(department))
     message = Notification.objects.filter(recipient=portal.citizen).order_by("pk").first()
     assert message is not None, "the fixture's cases told the citizen nothing"
     code = bundle.bundle.code
@@ -374,6 +379,8 @@ def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[st
         f"/bundles/{code}/?needs_ssc=yes",
         f"/marketplace/agencies/{agency.pk}/",
         f"/marketplace/projects/{project.pk}/",
+        f"/reviews/r/{token}/",
+        f"/office/reviews/pad/{token}/",
     ]
     signed_in = [
         f"/cases/{portal.cases[CaseStatus.COMPLETED].pk}/notice/decision/",
@@ -381,6 +388,8 @@ def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[st
         "/accounts/profile/level3/",
         f"/bundles/{code}/apply/?needs_ssc=no",
         f"/bundles/applications/{application.pk}/",
+        "/marketplace/agencies/join/",
+        "/marketplace/projects/new/",
     ]
     return public, signed_in
 
