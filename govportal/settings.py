@@ -291,6 +291,8 @@ OAUTH2_PROVIDER = {
 # --- Notifications ------------------------------------------------------------------------
 # SMS gateway: console (prints, development), locmem (tests' outbox) or a real gateway class.
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
+# DemoSmsBackend's file (make demo: var/demo-sms.log); empty: it prints everything instead.
+SMS_LOG_FILE = env.str("SMS_LOG_FILE", default="")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -617,6 +619,9 @@ LOGGING = {
         "level": min(_log_levels, key=lambda name: getattr(logging, name, logging.INFO)),
     },
     "loggers": {
+        # Django's default config gives "django" a console handler of its own under DEBUG,
+        # which printed every 404 twice (plain, then JSON); its records go to the root's.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},
         # fontTools logs every glyph of every PDF subset (licence files) at INFO.

@@ -10,13 +10,16 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PORT=${PORT:-8000}
 SIM_PORT=${SIM_PORT:-8766}
-VAR=$PWD/var
+VAR=${DEMO_VAR:-$PWD/var}  # logs, simulator records (tests/core/test_demo_script.py: a tmp dir)
 mkdir -p "$VAR"
 export DEBUG=${DEBUG:-true}
 export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}
 export DEMO_SIMULATOR_PORT=$SIM_PORT
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}
 export LOG_FILE=${LOG_FILE:-$VAR/demo.log}
+# Every SMS to var/demo-sms.log; only verification codes also print here.
+export SMS_BACKEND=${SMS_BACKEND:-apps.notifications.sms.DemoSmsBackend}
+export SMS_LOG_FILE=${SMS_LOG_FILE:-$VAR/demo-sms.log}
 MANAGE=("$BIN/python" manage.py)
 
 run_logged() {  # run_logged <log> <command...>: output to the log; its tail on failure
@@ -101,7 +104,8 @@ cat <<EOF
   back office      $SITE_URL/office/        API docs  $SITE_URL/api/docs/
   health           $SITE_URL/healthz
   accounts         demo-citizen, demo-enterprise, demo-clerk, demo-dept-admin
-                   (password govportal-demo; the SMS codes of registration print here)
+                   (password govportal-demo; SMS verification codes print here,
+                   every SMS the demo sends is in var/demo-sms.log)
   database         $database
   tasks            $tasks
   departments      push receiver on :$SIM_PORT, pull poller (var/demo-sim-*.log)

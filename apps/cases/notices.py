@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.cases.constants import CaseAction, Decision
 from apps.cases.models import Case, CaseEvent
+from apps.core.i18n import join_list
 from apps.notifications.kinds import register_kind
 from apps.notifications.services import NoticeResult, Recipient, send_notice
 
@@ -162,7 +163,7 @@ def build_notice(event: CaseEvent) -> CaseNotice | None:
         )
     if action == CaseAction.REQUEST_SUPPLEMENT:
         notice = case.supplement_notices.filter(pk=event.data.get("notice_id")).first()
-        names = "、".join(entry["name"] for entry in notice.items) if notice else ""
+        names = join_list(entry["name"] for entry in notice.items) if notice else ""
         facts.update(names=names, due=_date(notice.due_at if notice else None))
         text = (
             _(

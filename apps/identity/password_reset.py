@@ -7,13 +7,17 @@ code of that number (expiry, attempts and single use as for registration,
 ``services.accounts._consume_phone_code``); a number without an account can never match, and is
 refused with the same words as a wrong code.
 
-On success every session and SSO token of the account ends (``services.end_all_sessions``)
-and the change is audited (``identity.password_reset``).
+On success every session and SSO token of the account ends (``services.end_all_sessions``),
+a django-axes login lockout of the account is lifted (whoever proves the mobile may sign in
+again with the new password at once, rather than wait out the cool-off) and the change is
+audited (``identity.password_reset``, with how many recorded login failures were cleared).
 """
 
 from __future__ import annotations
 
 import logging
+
+from axes.utils import reset as axes_reset
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -23,6 +27,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
 from apps.identity import services
+from apps.identity.backends import login_key
 from apps.identity.constants import PhoneCodePurpose
 from apps.identity.models import Person, User
 from apps.identity.pii import phone_index
@@ -77,8 +82,14 @@ def reset_password(*, phone: str, code: str, password: str) -> User:
             locked = User.objects.select_for_update().get(pk=user.pk)
             locked.set_password(password)
             locked.save(update_fields=["password"])
+            # Failures are counted under the account's opaque key whatever was typed
+            # (username or mobile), so one reset by that key lifts the lock.
+            cleared = axes_reset(username=login_key(locked.username))
             record_audit_event(
-                actor=locked, action="identity.password_reset", obj=locked, data={"via": "sms"}
+                actor=locked,
+                action="identity.password_reset",
+                obj=locked,
+                data={"via": "sms", "login_failures_cleared": cleared},
             )
     if refusal is not None:
         raise DomainError(refusal, code="invalid_phone_code")

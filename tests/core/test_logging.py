@@ -23,3 +23,13 @@ def test_an_extra_named_like_a_field_does_not_replace_it() -> None:
     assert line["extra_level"] == "red"
     assert line["case_id"] == 7
     assert line["event"] == "case.sla_warning"
+
+
+def test_django_records_are_logged_once_through_the_root_handlers() -> None:
+    # Django's DEFAULT_LOGGING gives "django" its own console handler (under DEBUG); the
+    # project's config removes it, so a 404 is one JSON line, not a plain line and a JSON one.
+    django_logger = logging.getLogger("django")
+
+    assert django_logger.handlers == []
+    assert django_logger.propagate is True
+    assert logging.getLogger().handlers

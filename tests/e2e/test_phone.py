@@ -8,7 +8,8 @@ axe can read (a flat colour, not a gradient or an image), never by excluding the
 axe-core is vendored in tests/e2e/vendor (MPL-2.0, see the README there) and evaluated in the
 page through the DevTools protocol, so the pages keep their strict Content-Security-Policy.
 Each test walks many pages and reports every problem at once rather than stopping at the
-first.
+first. The same pages are walked again at a desktop size (1280 × 800), where the wider layouts
+(side-by-side columns, tables instead of cards) are the ones axe sees.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("transa
 
 PASSWORD = "correct-horse-battery"  # the factories' password (tests/e2e/conftest.py)
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
 
 # Violations of every rule axe runs by default (WCAG 2.1 A/AA and best practices), and the
@@ -123,8 +125,17 @@ def phone(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN", viewport=DESKTOP, timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 def problems_on(page: Page, base: str, path: str, *, axe: bool = True) -> list[str]:
-    """What is wrong with one page at phone width: status, overflow, axe findings."""
+    """What is wrong with one page at the page's width: status, overflow, axe findings."""
     response = page.goto(base + path)
     found: list[str] = []
     if response is None or response.status != 200:
@@ -250,12 +261,9 @@ def test_elder_mode_pages_fit_a_phone_and_pass_axe(
     assert problems == [], "\n".join(problems)
 
 
-def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal: Portal) -> None:
-    # given: the window clerk of the item's department
-    base = live_server.url
-    sign_in(phone, base, portal.clerk.username)
+def office_paths(portal: Portal) -> list[str]:
     submitted = portal.cases[CaseStatus.SUBMITTED].pk
-    paths = [
+    return [
         "/office/",
         "/office/cases/",
         "/office/cases/?scope=all",
@@ -267,20 +275,169 @@ def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal:
         "/office/identify/",
     ]
 
-    # when
-    problems = [problem for path in paths for problem in problems_on(phone, base, path)]
 
-    # when: the clerk opens every action panel of a new case (their controls are checked too)
-    phone.goto(f"{base}/office/cases/{submitted}/")
-    for summary in phone.locator("details > summary").all():
+def identified_intake_problems(page: Page, base: str, portal: Portal) -> list[str]:
+    """一窗受理 with the applicant identified (重新识别, the item form, the paper materials to
+    tick and the one-time notice's fields are on the page only then)."""
+    page.goto(f"{base}/office/intake/")
+    page.get_by_label("身份证号码").fill(portal.citizen.person.id_number)
+    page.get_by_label("姓名").fill(portal.citizen.person.name)
+    page.get_by_role("button", name="核验身份").click()
+    page.get_by_role("button", name="重新识别").wait_for()
+    return problems_on(page, base, f"/office/intake/?item={portal.code}")
+
+
+def panels_open_problems(page: Page, base: str, portal: Portal) -> list[str]:
+    """The clerk opens every action panel of a new case: their controls are checked too."""
+    submitted = portal.cases[CaseStatus.SUBMITTED].pk
+    page.goto(f"{base}/office/cases/{submitted}/")
+    for summary in page.locator("details > summary").all():
         summary.click()
-    phone.evaluate(AXE_SOURCE)
-    result = phone.evaluate(AXE_RUN)
-    problems += [
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate(AXE_RUN)
+    return [
         f"/office/cases/{submitted}/ (panels open): axe {kind} {rule['id']}"
         for kind in ("violations", "undecided")
         for rule in result[kind]
     ]
+
+
+def test_office_pages_fit_a_phone_and_pass_axe(live_server, phone: Page, portal: Portal) -> None:
+    # given: the window clerk of the item's department
+    base = live_server.url
+    sign_in(phone, base, portal.clerk.username)
+
+    # when
+    problems = [
+        problem for path in office_paths(portal) for problem in problems_on(phone, base, path)
+    ]
+    problems += panels_open_problems(phone, base, portal)
+    problems += identified_intake_problems(phone, base, portal)
+
+    # then
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_citizen_and_office_page_passes_axe_at_desktop_width(
+    live_server, desktop: Page, portal: Portal
+) -> None:
+    # given
+    base = live_server.url
+    problems: list[str] = []
+
+    # when: the public pages, the signed-in citizen's pages, then the clerk's in a new context
+    for path in public_paths(portal):
+        problems += problems_on(desktop, base, path)
+    sign_in(desktop, base, portal.citizen.username)
+    for path in citizen_paths(portal):
+        problems += problems_on(desktop, base, path)
+    desktop.context.clear_cookies()
+    sign_in(desktop, base, portal.clerk.username)
+    for path in office_paths(portal):
+        problems += problems_on(desktop, base, path)
+    problems += panels_open_problems(desktop, base, portal)
+    problems += identified_intake_problems(desktop, base, portal)
+
+    # then
+    assert problems == [], "\n".join(problems)
+
+
+def more_page_kinds(portal: Portal, department: Any) -> tuple[list[str], list[str]]:
+    """Public and signed-in pages beyond the spine's: the decision document, a message, the
+    L3 page, a bundle's guide / form / progress, the marketplace's agency, project and forms,
+    and the rating page a person served at a window opens from the QR code (or the hall pad)."""
+    from apps.bundles import services as bundle_services
+    from apps.notifications.models import Notification
+    from tests.bundles.factories import FORM as BUNDLE_FORM
+    from tests.bundles.factories import files_for, published_birth_bundle
+    from tests.marketplace.factories import (
+        IntermediaryServiceFactory,
+        listed_agency,
+        published_project,
+    )
+
+    bundle = published_birth_bundle(department)
+    application = bundle_services.submit_bundle_application(
+        user=portal.citizen,
+        version_id=bundle.pk,
+        answers={"needs_ssc": "no"},
+        form_data=BUNDLE_FORM,
+        files=files_for(bundle),
+    )
+    service = IntermediaryServiceFactory()
+    agency = listed_agency(service)
+    project = published_project(service)
+    from apps.reviews.services import pad_token
+    from tests.reviews.factories import window_service
+
+    token = pad_token(window_service(department))
+    message = Notification.objects.filter(recipient=portal.citizen).order_by("pk").first()
+    assert message is not None, "the fixture's cases told the citizen nothing"
+    code = bundle.bundle.code
+    public = [
+        f"/bundles/{code}/",
+        f"/bundles/{code}/?needs_ssc=yes",
+        f"/marketplace/agencies/{agency.pk}/",
+        f"/marketplace/projects/{project.pk}/",
+        f"/reviews/r/{token}/",
+        f"/office/reviews/pad/{token}/",
+    ]
+    signed_in = [
+        f"/cases/{portal.cases[CaseStatus.COMPLETED].pk}/notice/decision/",
+        f"/messages/{message.pk}/",
+        "/accounts/profile/level3/",
+        f"/bundles/{code}/apply/?needs_ssc=no",
+        f"/bundles/applications/{application.pk}/",
+        "/marketplace/agencies/join/",
+        "/marketplace/projects/new/",
+    ]
+    return public, signed_in
+
+
+def test_more_citizen_page_kinds_fit_a_phone_and_pass_axe_at_both_sizes(
+    live_server, phone: Page, desktop: Page, portal: Portal, department
+) -> None:
+    # given
+    base = live_server.url
+    public, signed_in = more_page_kinds(portal, department)
+    problems: list[str] = []
+
+    # when: at phone and desktop width
+    for page, size in ((phone, "phone"), (desktop, "desktop")):
+        for path in public:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
+        sign_in(page, base, portal.citizen.username)
+        for path in signed_in:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
+
+    # then
+    assert problems == [], "\n".join(problems)
+
+
+def test_other_office_screens_pass_axe_at_both_sizes(
+    live_server, phone: Page, desktop: Page, portal: Portal, department
+) -> None:
+    # given: the department's administrator (the screens of the apps beside cases)
+    admin = StaffMembershipFactory(
+        department=department, role=StaffRole.DEPT_ADMIN, user=UserFactory(staff=True)
+    ).user
+    base = live_server.url
+    paths = [
+        "/office/bundles/",
+        "/office/reviews/",
+        "/office/reviews/stats/",
+        "/office/handoffs/",
+        f"/office/handoffs/endpoint/{department.pk}/",
+        "/office/reveal-grants/",
+        "/office/licences/show/",
+    ]
+    problems: list[str] = []
+
+    # when
+    for page, size in ((phone, "phone"), (desktop, "desktop")):
+        sign_in(page, base, admin.username)
+        for path in paths:
+            problems += [f"[{size}] {p}" for p in problems_on(page, base, path)]
 
     # then
     assert problems == [], "\n".join(problems)

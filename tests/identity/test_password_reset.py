@@ -9,13 +9,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.core.exceptions import DomainError
 from apps.identity import password_reset
+from apps.identity.backends import login_key
 from apps.identity.constants import PhoneCodePurpose
 from apps.identity.models import PhoneCode
 from tests.identity.factories import verified_user
@@ -82,7 +85,8 @@ def test_reset_by_sms_code_sets_the_password_ends_sessions_and_is_audited(
     assert [m.to for m in sms_outbox] == [PHONE]
 
     # when
-    with django_assert_max_num_queries(24):
+    # (one of them clears the account's django-axes login failures)
+    with django_assert_max_num_queries(25):
         response = _reset(client, PHONE, _code(sms_outbox))
 
     # then
@@ -95,6 +99,49 @@ def test_reset_by_sms_code_sets_the_password_ends_sessions_and_is_audited(
     event = AuditEvent.objects.get(action="identity.password_reset")
     assert event.actor_id == account.pk
     assert AuditEvent.objects.filter(action="identity.sessions_ended").count() == 1
+
+
+def test_a_reset_lifts_the_login_lockout_and_says_so_in_the_audit(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+) -> None:
+    # given: the account is locked out by five failures (by username and by mobile)
+    login = reverse("identity:login")
+    for attempt in range(5):
+        who = account.username if attempt % 2 else PHONE
+        client.post(login, {"username": who, "password": f"wrong-{attempt}"})
+    locked = client.post(login, {"username": PHONE, "password": "Old-password-1"})
+    assert locked.status_code == 429
+    assert AccessAttempt.objects.filter(username=login_key(PHONE)).exists()
+
+    # when: the owner of the mobile resets the password
+    with django_capture_on_commit_callbacks(execute=True):
+        _send(client, PHONE)
+    assert _reset(client, PHONE, _code(sms_outbox)).status_code == 302
+
+    # then: the new password signs in at once, from any browser, by mobile or username
+    assert not AccessAttempt.objects.filter(username=login_key(PHONE)).exists()
+    response = Client().post(login, {"username": PHONE, "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="identity.password_reset")
+    assert event.data["login_failures_cleared"] == 1
+
+
+def test_a_refused_reset_leaves_the_lockout_in_place(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+) -> None:
+    # given
+    login = reverse("identity:login")
+    for attempt in range(5):
+        client.post(login, {"username": PHONE, "password": f"wrong-{attempt}"})
+    with django_capture_on_commit_callbacks(execute=True):
+        _send(client, PHONE)
+
+    # when: a wrong code
+    assert _reset(client, PHONE, "000000").status_code == 200
+
+    # then
+    response = Client().post(login, {"username": PHONE, "password": "Old-password-1"})
+    assert response.status_code == 429
 
 
 def test_an_unknown_number_gets_the_same_answer_and_no_sms(

@@ -73,6 +73,8 @@ from apps.cases.services.processing import (
 from apps.cases.services.window import (
     claim_walk_in_cases,
     create_window_case,
+    issue_window_supplement,
+    window_supplement_items,
 )
 
 __all__ = [
@@ -96,6 +98,7 @@ __all__ = [
     "expire_supplement",
     "extend_case",
     "handoff_payload",
+    "issue_window_supplement",
     "lapse_tolerance",
     "mark_material",
     "notify_case_event",
@@ -115,5 +118,6 @@ __all__ = [
     "start_review",
     "submit_case",
     "suspend_case",
+    "window_supplement_items",
     "withdraw_case",
 ]

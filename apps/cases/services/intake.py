@@ -143,55 +143,73 @@ def request_supplement(
     Refused after the 5-day notice window (the case then counts as accepted from receipt), and,
     after a resubmission, for any material the first notice did not list (一次告知).
     """
+    with transaction.atomic(durable=True):
+        return _request_supplement(
+            _lock(case_id), actor, items=items, due_days=due_days, due_unit=due_unit, note=note
+        )
+
+
+def _check_due(due_days: int, due_unit: str) -> None:
     if due_unit not in DayUnit.values or not 1 <= int(due_days) <= 60:
         raise DomainError(_("补正期限应为 1 至 60 天"), code="invalid_due")
-    with transaction.atomic(durable=True):
-        case = _lock(case_id)
-        kind = _begin(case, CaseAction.REQUEST_SUPPLEMENT, actor)
-        cleaned = _clean_supplement_items(case, items)
-        now = timezone.now()
-        if case.supplement_notice_due is not None and now > case.supplement_notice_due:
-            if case.status == CaseStatus.SUPPLEMENTED:
-                message = _("已超过补正材料收到后五日的期限，依法自补正材料收到之日起视为受理")
-            else:
-                message = _("已超过收件后五日的补正告知期限，依法自收件之日起视为受理")
-            raise DomainError(message, code="supplement_window_passed")
-        previous = list(case.supplement_notices.all())
-        if previous:
-            allowed = {key for notice in previous for key in notice.keys}
-            extra = [item["name"] for item in cleaned if item["key"] not in allowed]
-            if extra:
-                raise DomainError(
-                    _("一次性告知：不得要求补正首次告知以外的材料（%(names)s）")
-                    % {"names": join_list(extra)},
-                    code="one_time_notice",
-                )
-        for item in cleaned:
-            case.materials.filter(slot_key=item["key"], is_current=True).update(
-                status=MaterialStatus.DEFECTIVE,
-                defect_reason=item["reason"],
-                checked_by=actor.user,
-                checked_at=now,
-                updated_at=now,
+
+
+def _request_supplement(
+    case: Case,
+    actor: CaseActor,
+    *,
+    items: Sequence[Mapping[str, Any]],
+    due_days: int,
+    due_unit: str,
+    note: str,
+) -> SupplementNotice:
+    """``request_supplement`` on a case locked by the caller, inside the caller's transaction."""
+    _check_due(due_days, due_unit)
+    kind = _begin(case, CaseAction.REQUEST_SUPPLEMENT, actor)
+    cleaned = _clean_supplement_items(case, items)
+    now = timezone.now()
+    if case.supplement_notice_due is not None and now > case.supplement_notice_due:
+        if case.status == CaseStatus.SUPPLEMENTED:
+            message = _("已超过补正材料收到后五日的期限，依法自补正材料收到之日起视为受理")
+        else:
+            message = _("已超过收件后五日的补正告知期限，依法自收件之日起视为受理")
+        raise DomainError(message, code="supplement_window_passed")
+    previous = list(case.supplement_notices.all())
+    if previous:
+        allowed = {key for notice in previous for key in notice.keys}
+        extra = [item["name"] for item in cleaned if item["key"] not in allowed]
+        if extra:
+            raise DomainError(
+                _("一次性告知：不得要求补正首次告知以外的材料（%(names)s）")
+                % {"names": join_list(extra)},
+                code="one_time_notice",
             )
-        notice = SupplementNotice.objects.create(
-            case=case,
-            sequence=len(previous) + 1,
-            items=cleaned,
-            note=note,
-            due_days=int(due_days),
-            due_unit=due_unit,
-            due_at=sla.supplement_due(now, int(due_days), due_unit),
-            issued_by=actor.user,
+    for item in cleaned:
+        case.materials.filter(slot_key=item["key"], is_current=True).update(
+            status=MaterialStatus.DEFECTIVE,
+            defect_reason=item["reason"],
+            checked_by=actor.user,
+            checked_at=now,
+            updated_at=now,
         )
-        _apply(
-            case,
-            CaseAction.REQUEST_SUPPLEMENT,
-            actor,
-            kind,
-            note=note,
-            data={"notice_id": notice.pk, "keys": notice.keys, "due_at": notice.due_at},
-        )
+    notice = SupplementNotice.objects.create(
+        case=case,
+        sequence=len(previous) + 1,
+        items=cleaned,
+        note=note,
+        due_days=int(due_days),
+        due_unit=due_unit,
+        due_at=sla.supplement_due(now, int(due_days), due_unit),
+        issued_by=actor.user,
+    )
+    _apply(
+        case,
+        CaseAction.REQUEST_SUPPLEMENT,
+        actor,
+        kind,
+        note=note,
+        data={"notice_id": notice.pk, "keys": notice.keys, "due_at": notice.due_at},
+    )
     return notice
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -13,9 +13,17 @@ from apps.core.exceptions import DomainError
 
 
 def run_service(
-    request: HttpRequest, call: Callable[[], Any], *, success: str, back: str
+    request: HttpRequest,
+    call: Callable[[], Any],
+    *,
+    success: str,
+    back: str,
+    labels: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
-    """Call a service; show its Chinese refusal or validation messages; redirect to ``back``."""
+    """Call a service; show its Chinese refusal or validation messages; redirect to ``back``.
+
+    ``labels`` maps form field names to the labels the person sees, so a validation message
+    names the field as the form does ("手机号码：…"), never by its internal name."""
     try:
         call()
     except DomainError as exc:
@@ -24,7 +32,8 @@ def run_service(
         if hasattr(exc, "error_dict"):
             for field, errors in exc.message_dict.items():
                 for error in errors:
-                    messages.error(request, f"{field}：{error}" if field != "__all__" else error)
+                    label = (labels or {}).get(field, field)
+                    messages.error(request, f"{label}：{error}" if field != "__all__" else error)
         else:
             for error in exc.messages:
                 messages.error(request, error)

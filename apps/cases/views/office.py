@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import intake_notice, personal, selectors, services
+from apps.cases import personal, selectors, services
 from apps.cases.constants import (
     ApplicantKind,
     CaseAction,
@@ -414,18 +414,13 @@ def case_intake(request: HttpRequest) -> HttpResponse:
                     **applicant_args, tolerances=_tolerances(request)
                 )
             else:
-                notice = intake_notice.issue_window_supplement(
+                notice = services.issue_window_supplement(
                     **applicant_args,
                     reasons=_reasons(request, version),
                     due_days=_int(request.POST.get("due_days", ""), 0),
                     due_unit=request.POST.get("due_unit", DayUnit.WORKING),
                     note=request.POST.get("note", ""),
                 )
-        except intake_notice.SupplementNotIssued as exc:
-            # Received, but the notice was refused: the case waits in the queue (待受理).
-            request.session.pop(INTAKE_SESSION_KEY, None)
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(reverse("office-cases:case", args=[exc.case.pk]))
         except DomainError as exc:
             messages.error(request, exc.message)
         except ValidationError as exc:

@@ -263,11 +263,13 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_submit(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.get_case_for_applicant(user=request.user, case_id=case_id)
+    form = _form_for(case.item_version, kind=case.applicant_kind)
     return run_service(
         request,
         lambda: services.submit_case(case_id=case.pk, actor=CaseActor.of(request.user)),
         success=_("申请已提交，请留意办理进度"),
         back=_back(case.pk),
+        labels={name: field.label for name, field in form.fields.items()},
     )
 
 

@@ -8,6 +8,7 @@ from django import template
 
 from apps.catalog.constants import HandlingForm
 from apps.catalog.licence_types import licence_type_table
+from apps.core.i18n import join_list
 
 register = template.Library()
 
@@ -20,7 +21,7 @@ def licence_type_names(codes: Iterable[str] | str | None) -> str:
     if isinstance(codes, str):
         codes = [codes]
     table = licence_type_table()
-    return "、".join(table[c].name if c in table else c for c in codes)
+    return join_list(table[c].name if c in table else c for c in codes)
 
 
 @register.filter
@@ -29,4 +30,4 @@ def handling_form_labels(codes: Iterable[str] | None) -> str:
     labels = []
     for code in codes or []:
         labels.append(str(HandlingForm(code).label) if code in HandlingForm.values else code)
-    return "、".join(labels)
+    return join_list(labels)

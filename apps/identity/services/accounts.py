@@ -38,6 +38,7 @@ from apps.identity.permissions import (
 )
 from apps.identity.pii import id_number_index, phone_index
 from apps.identity.services._common import _clean_id, _clean_phone
+from apps.notifications.sms import CODE as SMS_CODE
 from apps.notifications.sms import send_sms
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def send_phone_code(
         "【江西政务服务】您的验证码是%(code)s，%(minutes)d分钟内有效。如非本人操作，请忽略。"
     ) % {"code": code, "minutes": minutes}
     if deliver:
-        transaction.on_commit(lambda: send_sms(to=phone, text=text))
+        transaction.on_commit(lambda: send_sms(to=phone, text=text, kind=SMS_CODE))
     logger.info("identity.phone_code_sent", extra={"code_id": row.pk, "purpose": purpose})
     return row
 
