@@ -24,10 +24,11 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from apps.audit.services import record_audit_event
-from apps.cases import personal, selectors, services, uploads
+from apps.cases import personal, selectors, services
 from apps.cases.constants import DEPARTMENT_STATES, CaseStatus, Decision, PauseKind
 from apps.cases.models import Case, CaseEvent, CaseMaterial
 from apps.cases.permissions import CaseActor
+from apps.core import uploads
 from apps.core.drf import DefaultCursorPagination
 from apps.handoffs import idempotency
 from apps.identity.constants import ApiScope

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
-from apps.cases import personal, uploads
+from apps.cases import personal
 from apps.cases.constants import (
     Actor,
     ApplicantKind,
@@ -23,6 +23,7 @@ from apps.cases.models import (
 from apps.cases.permissions import CaseActor, actor_kinds
 from apps.cases.services._base import _event, _lock
 from apps.catalog.constants import Channel as CatalogChannel
+from apps.core import uploads
 from apps.core.exceptions import DomainError
 
 # --- drafts and materials (applicant) -------------------------------------------------------
