@@ -347,6 +347,40 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     assert AgencyService.objects.count() == 1
 
 
+def test_operator_signs_in_at_the_staff_sign_in_and_lands_on_the_review_queue(
+    client, service, operator
+):
+    """The operator holds a permission, not a department membership: the portal sign-in sends
+    /office/ pages to the staff sign-in, which must return the operator to the queue."""
+    # given: a project waiting for review
+    submit_project(
+        user=l3_user(),
+        enterprise=None,
+        service=service,
+        name="待发布项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    queue = reverse("marketplace_office:queue")
+    # when: the operator opens the portal sign-in with the queue as ``next``
+    portal = client.get(f"/accounts/login/?next={queue}")
+    response = client.post(
+        portal["Location"],
+        {"username": operator.username, "password": "correct-horse-battery"},
+        follow=True,
+    )
+    # then: the staff sign-in returns the operator to the queue, with the publish button
+    assert portal["Location"].startswith("/office/login/")
+    assert response.redirect_chain[-1][0] == queue
+    assert "待发布项目" in response.content.decode()
+    assert "发布" in response.content.decode()
+
+
 def test_bid_through_the_page_and_late_bid_refused(client, service):
     from apps.marketplace.models import Bid
 
