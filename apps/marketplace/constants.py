@@ -65,6 +65,13 @@ class ContractStatus(models.TextChoices):
     COMPLETED = "completed", _("服务已完成")
 
 
+class ObjectionStatus(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    UPHELD = "upheld", _("异议成立")
+    DISMISSED = "dismissed", _("异议不成立")
+    CLOSED = "closed", _("已终结（中选结果已撤销）")
+
+
 class SanctionKind(models.TextChoices):
     WARNING = "warning", _("警告")
     SUSPENSION = "suspension", _("暂停承接")

@@ -20,6 +20,7 @@ from apps.marketplace.constants import (
     DrawPurpose,
     DrawStatus,
     EvaluatorKind,
+    ObjectionStatus,
     ProjectStatus,
     SanctionKind,
     SelectionMethod,
@@ -250,6 +251,8 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
     )
     award_note = models.CharField(_("中选说明"), max_length=300, blank=True)
     awarded_at = models.DateTimeField(_("中选时间"), null=True, blank=True)
+    # 中选公示: objections are heard until then; the contract opens only after it.
+    award_publicity_ends_at = models.DateTimeField(_("中选公示截止"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("采购项目")
@@ -309,6 +312,50 @@ class Registration(TimeStampedModel):  # 报名
                 fields=["project", "agency"], name="marketplace_registration_unique"
             )
         ]
+
+
+class Objection(TimeStampedModel):  # 中选结果异议
+    """An objection to an award, raised by another registrant during the 公示 period and
+    answered by the operator before ``reply_due_at``; the contract waits until it is handled."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="objections"
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("提出异议的机构"), on_delete=models.PROTECT, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT
+    )
+    reason = models.TextField(_("异议事由"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ObjectionStatus.choices, default=ObjectionStatus.PENDING
+    )
+    reply_due_at = models.DateTimeField(_("答复期限"))
+    reply = models.TextField(_("处理意见"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("逾期提醒时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("中选结果异议")
+        verbose_name_plural = _("中选结果异议")
+        ordering = ["reply_due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "agency"],
+                condition=Q(status="pending"),
+                name="marketplace_one_pending_objection",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "reply_due_at"])]
 
 
 class Bid(TimeStampedModel):  # 竞价出价
@@ -445,6 +492,17 @@ class Sanction(TimeStampedModel):  # 惩戒
         null=True,
         blank=True,
     )
+    # Lifted when its period ends (beat) or earlier by the operator's or department's decision.
+    lifted_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("解除决定人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lift_reason = models.CharField(_("解除理由"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("惩戒记录")

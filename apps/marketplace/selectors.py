@@ -14,6 +14,7 @@ from apps.marketplace.constants import (
     PUBLIC_PROJECT_STATUSES,
     AgencyStatus,
     DrawStatus,
+    ObjectionStatus,
     ProjectStatus,
     SanctionKind,
 )
@@ -25,6 +26,7 @@ from apps.marketplace.models import (
     CreditChange,
     Draw,
     IntermediaryService,
+    Objection,
     Project,
     Sanction,
 )
@@ -229,3 +231,41 @@ def list_submitted_projects() -> QuerySet[Project]:
         .select_related("service")
         .order_by("created_at")
     )
+
+
+def list_pending_objections() -> QuerySet[Objection]:
+    """The operator's queue: the earliest reply deadline first."""
+    return (
+        Objection.objects.filter(status=ObjectionStatus.PENDING)
+        .select_related("project__winner__enterprise", "agency__enterprise")
+        .order_by("reply_due_at", "pk")
+    )
+
+
+def visible_objections(user: Any, project: Project) -> list[Objection]:
+    """Objections are not public: the operator and the owner see all of a project's, an agency
+    its own."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    objections = list(
+        Objection.objects.filter(project=project).select_related("agency__enterprise")
+    )
+    if not objections or is_operator(user) or can_manage_project(user, project):
+        return objections
+    own = {a.pk for a in acting_agencies(user)}
+    return [o for o in objections if o.agency_id in own]
+
+
+def objection_agencies(user: Any, project: Project) -> list[Agency]:
+    """The user's agencies that may object now: registrants other than the winner, in 公示."""
+    if (
+        project.status != ProjectStatus.AWARDED
+        or project.award_publicity_ends_at is None
+        or timezone.now() >= project.award_publicity_ends_at
+    ):
+        return []
+    return [
+        a
+        for a in acting_agencies(user)
+        if a.pk in project.registered_ids and a.pk != project.winner_id
+    ]

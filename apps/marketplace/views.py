@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -122,6 +123,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         else None,
         "shortlist": shortlist,
         "bids": bids,
+        "in_award_publicity": bool(
+            project.status == ProjectStatus.AWARDED
+            and project.award_publicity_ends_at
+            and timezone.now() < project.award_publicity_ends_at
+        ),
+        "objection_agencies": selectors.objection_agencies(request.user, project),
+        "objections": selectors.visible_objections(request.user, project),
         # The registrant count is public only once the list is frozen at the close.
         "show_registrants": draw is not None and draw.status != DrawStatus.COMMITTED,
     }
@@ -206,6 +214,24 @@ def project_bid(request: HttpRequest, project_id: int) -> HttpResponse:
             request,
             _("第%(round)s轮出价已提交（密封，本轮结束后公开）") % {"round": bid.round_number},
         )
+    return redirect("marketplace:project", project_id)
+
+
+@login_required
+@require_POST
+def project_objection(request: HttpRequest, project_id: int) -> HttpResponse:
+    """异议 to the award, during its 公示 period."""
+    try:
+        services.raise_objection(
+            user=request.user,
+            project_id=project_id,
+            agency_id=_int(request.POST.get("agency")) or 0,
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("异议已提交，运营机构将在答复期限内处理"))
     return redirect("marketplace:project", project_id)
 
 

@@ -18,7 +18,12 @@ from apps.marketplace.services import (
     submit_project,
 )
 from tests.identity.factories import EnterpriseFactory
-from tests.marketplace.factories import l3_user, listed_agency, published_project
+from tests.marketplace.factories import (
+    after_award_publicity,
+    l3_user,
+    listed_agency,
+    published_project,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +286,7 @@ def test_contract_actions_and_public_blacklist(client, service, django_assert_ma
     select_directly(
         user=project.owner_user, project_id=project.pk, agency_id=agency.pk, price=Decimal(9000)
     )
+    after_award_publicity(project)
     url = reverse("marketplace:contract", args=[project.pk])
     # when: a stranger tries, then both sides confirm
     client.force_login(l3_user())

@@ -16,6 +16,11 @@ from apps.marketplace.services.agencies import (
     save_intermediary_service,
     suspend_expired_qualifications,
 )
+from apps.marketplace.services.award import (
+    end_award_publicity,
+    handle_objection,
+    raise_objection,
+)
 from apps.marketplace.services.projects import (
     register_for_project,
     review_project,
@@ -42,10 +47,13 @@ __all__ = [
     "declare_agency_service",
     "dispatch_due_projects",
     "end_agency_publicity",
+    "end_award_publicity",
     "evaluate_agency",
+    "handle_objection",
     "impose_sanction",
     "pick_from_shortlist",
     "place_bid",
+    "raise_objection",
     "refuse_contract",
     "register_agency",
     "register_for_project",

@@ -1,9 +1,10 @@
 """选取: closing registration, the draw, each selection method and the award (DOMAIN.md §6.2 5).
 
 Beat calls ``dispatch_due_projects`` every minute; it enqueues ``marketplace.close_registration``
-and ``marketplace.run_selection`` by name for projects whose announced time has come. Both tasks
-lock the project row and return early unless the project is still in the state they act on, so
-a second run (retry, overlapping beat) changes nothing.
+and ``marketplace.run_selection`` by name for projects whose announced time has come, and
+``marketplace.end_award_publicity`` for awards whose 公示 period is over. The tasks lock the
+project row and return early unless the project is still in the state they act on, so a second
+run (retry, overlapping beat) changes nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from apps.marketplace import drawing
 from apps.marketplace.constants import DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project
-from apps.marketplace.services.aftercare import open_contract
+from apps.marketplace.services.award import (
+    projects_due_for_contract,
+    publicity_end,
+    remind_overdue_objections,
+)
 from apps.marketplace.services.common import eligibility_problem
 from apps.notifications.services import notify_users
 
@@ -53,7 +58,15 @@ def dispatch_due_projects() -> dict[str, int]:
     ]
     for project_id in selecting:
         enqueue("marketplace.run_selection", project_id)
-    return {"closing": len(closing), "selecting": len(selecting)}
+    contracts = projects_due_for_contract(now)
+    for project_id in contracts:
+        enqueue("marketplace.end_award_publicity", project_id)
+    return {
+        "closing": len(closing),
+        "selecting": len(selecting),
+        "contracts": len(contracts),
+        "overdue_objections": remind_overdue_objections(now),
+    }
 
 
 def _fail(project: Project, reason: str) -> None:
@@ -76,21 +89,35 @@ def _fail(project: Project, reason: str) -> None:
 def _award(
     project: Project, agency: Agency, *, price: Decimal | None, note: str, actor: Any
 ) -> None:
+    """中选公告 with its 公示 period; the contract opens when the period ends (award.py)."""
     project.status = ProjectStatus.AWARDED
     project.winner = agency
     project.award_price = price
     project.award_note = note
     project.awarded_at = timezone.now()
+    project.award_publicity_ends_at = publicity_end(project.awarded_at)
     project.save(
-        update_fields=["status", "winner", "award_price", "award_note", "awarded_at", "updated_at"]
+        update_fields=[
+            "status",
+            "winner",
+            "award_price",
+            "award_note",
+            "awarded_at",
+            "award_publicity_ends_at",
+            "updated_at",
+        ]
     )
-    open_contract(project)
+    registrants = project.registrations.values_list("acting_user_id", flat=True)
     notify_users(
-        recipients=[project.owner_user_id, agency.submitted_by_id],
+        recipients=[project.owner_user_id, agency.submitted_by_id, *registrants],
         key=f"marketplace.awarded:{project.pk}",
         kind="marketplace.awarded",
         title=_("中选公告：%(name)s") % {"name": project.name},
-        body=_("中选机构：%(agency)s") % {"agency": agency.enterprise.name},
+        body=_("中选机构：%(agency)s。公示期至 %(date)s，期间可对中选结果提出异议。")
+        % {
+            "agency": agency.enterprise.name,
+            "date": timezone.localtime(project.award_publicity_ends_at).strftime("%Y-%m-%d %H:%M"),
+        },
         url=f"/marketplace/projects/{project.pk}/",
     )
     record_audit_event(
@@ -102,6 +129,7 @@ def _award(
             "price": str(price) if price is not None else None,
             "method": project.method,
             "note": note,
+            "publicity_ends_at": project.award_publicity_ends_at.isoformat(),
         },
     )
 
