@@ -28,9 +28,15 @@ from apps.marketplace.models import (
     IntermediaryService,
     Objection,
     Project,
+    Registration,
     Sanction,
 )
-from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project, is_operator
+from apps.marketplace.permissions import (
+    can_act_for_enterprise,
+    can_manage_project,
+    can_supervise_service,
+    is_operator,
+)
 
 # Agencies shown in the public directory: in 公示, listed, and suspended or expelled ones with
 # their sanctions (public, DOMAIN.md §6.3).
@@ -269,3 +275,36 @@ def objection_agencies(user: Any, project: Project) -> list[Agency]:
         for a in acting_agencies(user)
         if a.pk in project.registered_ids and a.pk != project.winner_id
     ]
+
+
+def visible_proposals(user: Any, project: Project) -> list[Registration]:
+    """Quotes and proposals are sealed until registration closes: before that only the agency
+    that submitted one sees it; afterwards the owner and the reviewers (the operator and the
+    supervising 行业主管部门) see them all. Never public. A reviewer's look before the close is
+    refused and audited."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    registrations = list(
+        project.registrations.select_related("agency__enterprise").order_by(
+            "agency__enterprise__uscc"
+        )
+    )
+    if not registrations:
+        return []
+    own = {a.pk for a in acting_agencies(user)}
+    reviewer = (
+        can_manage_project(user, project)
+        or is_operator(user)
+        or can_supervise_service(user, project.service.department_id)
+    )
+    closed = timezone.now() >= project.registration_closes_at
+    visible = [r for r in registrations if r.agency_id in own or (reviewer and closed)]
+    hidden = len(registrations) - len(visible)
+    if reviewer and hidden:
+        record_audit_event(
+            actor=user,
+            action="marketplace.sealed_proposals_refused",
+            obj=project,
+            data={"hidden": hidden},
+        )
+    return visible

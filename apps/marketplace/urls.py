@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<int:project_id>/nonce/", views.project_nonce, name="project_nonce"),
     path("projects/<int:project_id>/pick/", views.project_pick, name="project_pick"),
     path("projects/<int:project_id>/bid/", views.project_bid, name="project_bid"),
+    path("projects/<int:project_id>/score/", views.project_score, name="project_score"),
     path("projects/<int:project_id>/objection/", views.project_objection, name="project_objection"),
     path("projects/<int:project_id>/contract/", views.contract_action, name="contract"),
     path("blacklist/", views.blacklist, name="blacklist"),

@@ -24,7 +24,7 @@ from apps.marketplace.constants import (
     SelectionMethod,
 )
 from apps.marketplace.forms import AgencyRegistrationForm, NonceForm, ProjectForm, RegistrationForm
-from apps.marketplace.models import Agency, Draw
+from apps.marketplace.models import Agency, Draw, Registration
 from apps.marketplace.permissions import can_manage_project
 
 PAGE_SIZE = 20
@@ -102,6 +102,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         else []
     )
     contract = selectors.get_contract_for_project(project)
+    proposals = selectors.visible_proposals(request.user, project)
     bidding_agencies = (
         [a for a in selectors.acting_agencies(request.user) if a.pk in project.registered_ids]
         if project.method == SelectionMethod.BIDDING and project.status == ProjectStatus.SELECTING
@@ -129,6 +130,11 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             and timezone.now() < project.award_publicity_ends_at
         ),
         "objection_agencies": selectors.objection_agencies(request.user, project),
+        "proposals": proposals,
+        "rubric": sorted(project.rubric.items()),
+        "can_score": is_owner
+        and project.method == SelectionMethod.PROPOSAL
+        and project.status == ProjectStatus.SELECTING,
         "objections": selectors.visible_objections(request.user, project),
         # The registrant count is public only once the list is frozen at the close.
         "show_registrants": draw is not None and draw.status != DrawStatus.COMMITTED,
@@ -232,6 +238,40 @@ def project_objection(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("异议已提交，运营机构将在答复期限内处理"))
+    return redirect("marketplace:project", project_id)
+
+
+@login_required
+@require_POST
+def project_score(request: HttpRequest, project_id: int) -> HttpResponse:
+    """方案择优: the owner scores one proposal on every rubric criterion (``c0``, ``c1``, … in
+    the rubric's sorted order), or, with ``action=select``, awards the highest total."""
+    try:
+        if request.POST.get("action") == "select":
+            services.select_by_rubric(user=request.user, project_id=project_id)
+            done = _("已按综合得分确定中选机构")
+        else:
+            project = selectors.get_project_for(request.user, project_id)
+            criteria = sorted(project.rubric)
+            scores = {}
+            for index, criterion in enumerate(criteria):
+                value = _int(request.POST.get(f"c{index}"))
+                if value is None:
+                    raise DomainError(_("请对每一项评分细则打分"))
+                scores[criterion] = value
+            services.score_registration(
+                user=request.user,
+                project_id=project_id,
+                registration_id=_int(request.POST.get("registration")) or 0,
+                scores=scores,
+            )
+            done = _("评分已保存")
+    except DomainError as error:
+        messages.error(request, error.message)
+    except Registration.DoesNotExist:
+        messages.error(request, _("该报名不存在"))
+    else:
+        messages.success(request, done)
     return redirect("marketplace:project", project_id)
 
 
