@@ -40,6 +40,15 @@ class AgencyRegistrationForm(forms.Form):
 
 
 class ProjectForm(forms.Form):
+    owner = forms.TypedChoiceField(
+        label=_("项目业主"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "以单位名义发布须为其法定代表人、证照管理员或经授权的经办人，且实名核验达到三级。"
+        ),
+    )
     name = forms.CharField(label=_("项目名称"), max_length=200)
     service = forms.ModelChoiceField(
         label=_("中介服务事项"), queryset=IntermediaryService.objects.filter(is_published=True)
@@ -74,6 +83,12 @@ class ProjectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact = forms.CharField(label=_("联系方式"), max_length=100, required=False)
+
+    def __init__(self, *args, enterprises=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", _("本人（以个人名义发布）"))] + [
+            (e.pk, f"{e.name}（{e.uscc}）") for e in enterprises
+        ]
 
     def clean_rubric(self) -> dict[str, int]:
         rubric: dict[str, int] = {}

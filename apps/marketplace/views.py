@@ -344,10 +344,14 @@ def agency_join(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_new(request: HttpRequest) -> HttpResponse:
-    """The owner's project form (as a person; enterprises post through an agent the same way)."""
-    form = ProjectForm(request.POST or None)
+    """The owner's project form: as a person, or for an enterprise the user may act for (its
+    legal representative, licence administrator or authorised agent, at L3; the service
+    checks)."""
+    enterprises = list(acting_enterprises(request.user))
+    form = ProjectForm(request.POST or None, enterprises=enterprises)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        enterprise = next((e for e in enterprises if e.pk == data["owner"]), None)
         requirements = []
         if data["requirement_code"]:
             requirements.append(
@@ -360,7 +364,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
         try:
             project = services.submit_project(
                 user=request.user,
-                enterprise=None,
+                enterprise=enterprise,
                 service=data["service"],
                 name=data["name"],
                 scope=data["scope"],

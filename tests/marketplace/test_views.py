@@ -407,3 +407,73 @@ def test_bid_through_the_page_and_late_bid_refused(client, service):
     assert "提交报价" in page
     assert Bid.objects.get().price == 70000
     assert "竞价已截止，出价无效" in late.content.decode()
+
+
+def _project_form_data(service, **extra):
+    closes = timezone.localtime() + timedelta(days=2)
+    return {
+        "name": "单位环评项目",
+        "service": service.pk,
+        "scope": "报告表",
+        "budget": "80000",
+        "time_limit_days": 30,
+        "method": "random",
+        "registration_closes_at": closes.strftime("%Y-%m-%dT%H:%M"),
+        "selection_at": (closes + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "big_list_size": 0,
+        "small_list_size": 0,
+        "bid_rounds": 0,
+        "bid_round_minutes": 0,
+        **extra,
+    }
+
+
+def test_enterprise_owner_through_its_authorised_agent_at_l3(client, service):
+    from tests.identity.factories import AgentAuthorisationFactory
+
+    # given: an enterprise with an authorised agent at L3, and one the user has nothing to do with
+    agent = l3_user("经办人小陈")
+    authorisation = AgentAuthorisationFactory(agent=agent)
+    enterprise = authorisation.enterprise
+    foreign = EnterpriseFactory()
+    client.force_login(agent)
+    # when: the form offers the enterprise; posting for it, then for the foreign one
+    form = client.get(reverse("marketplace:project_new")).content.decode()
+    url = reverse("marketplace:project_new")
+    client.post(url, _project_form_data(service, owner=enterprise.pk))
+    foreign_post = client.post(
+        reverse("marketplace:project_new"), _project_form_data(service, owner=foreign.pk)
+    )
+    # then: the project belongs to the enterprise; the foreign choice is not even offered
+    assert enterprise.name in form
+    assert foreign.name not in form
+    project = Project.objects.get()
+    assert (project.owner_enterprise, project.owner_name) == (enterprise, enterprise.name)
+    assert project.owner_user == agent
+    assert foreign_post.status_code == 200
+    submitted = AuditEvent.objects.get(action="marketplace.project_submitted")
+    assert submitted.data["owner_uscc"] == enterprise.uscc
+    # and another agent of the same enterprise manages it too; the legal representative as well
+    from apps.marketplace.permissions import can_manage_project
+
+    assert can_manage_project(enterprise.legal_representative, project) is False  # below L3
+    colleague = l3_user("经办人小林")
+    AgentAuthorisationFactory(agent=colleague, enterprise=enterprise)
+    assert can_manage_project(colleague, project) is True
+
+
+def test_enterprise_owner_refused_below_l3(client, service):
+    from tests.identity.factories import AgentAuthorisationFactory, verified_user
+
+    # given: an authorised agent whose real-name level is below L3
+    agent = verified_user("经办人小吴")
+    enterprise = AgentAuthorisationFactory(agent=agent).enterprise
+    client.force_login(agent)
+    # when
+    response = client.post(
+        reverse("marketplace:project_new"), _project_form_data(service, owner=enterprise.pk)
+    )
+    # then: refused with the reason, nothing created
+    assert response.status_code == 200
+    assert "您无权代表该单位发布项目" in response.content.decode()
+    assert Project.objects.count() == 0

@@ -182,7 +182,12 @@ def submit_project(
         actor=user,
         action="marketplace.project_submitted",
         obj=project,
-        data={"number": project.number, "method": method, "service": service.code},
+        data={
+            "number": project.number,
+            "method": method,
+            "service": service.code,
+            "owner_uscc": enterprise.uscc if enterprise else None,
+        },
     )
     return project
 
