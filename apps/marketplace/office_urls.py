@@ -12,5 +12,6 @@ urlpatterns = [
         office_views.objection_handle,
         name="objection_handle",
     ),
+    path("sanctions/<int:sanction_id>/lift/", office_views.sanction_lift, name="sanction_lift"),
     path("projects/<int:project_id>/review/", office_views.project_review, name="project_review"),
 ]

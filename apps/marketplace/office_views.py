@@ -39,6 +39,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "agencies": selectors.list_pending_agencies(),
             "projects": selectors.list_submitted_projects(),
             "objections": selectors.list_pending_objections(),
+            "sanctions": selectors.list_running_sanctions(),
             "now": timezone.now(),
         },
     )
@@ -92,4 +93,18 @@ def objection_handle(request: HttpRequest, objection_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("已处理异议"))
+    return redirect("marketplace_office:queue")
+
+
+@_operator_required
+@require_POST
+def sanction_lift(request: HttpRequest, sanction_id: int) -> HttpResponse:
+    try:
+        services.lift_sanction(
+            user=request.user, sanction_id=sanction_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已解除惩戒"))
     return redirect("marketplace_office:queue")

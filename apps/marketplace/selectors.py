@@ -211,7 +211,9 @@ def visible_bids(user: Any, project: Project) -> list[Bid]:
 def list_blacklist() -> QuerySet[Sanction]:
     """黑名单 and 清退 decisions, public (DOMAIN.md §6.3)."""
     return (
-        Sanction.objects.filter(kind__in=(SanctionKind.BLACKLIST, SanctionKind.EXPULSION))
+        Sanction.objects.filter(
+            kind__in=(SanctionKind.BLACKLIST, SanctionKind.EXPULSION), lifted_at__isnull=True
+        )
         .select_related("agency__enterprise")
         .order_by("-starts_on", "-pk")
     )
@@ -308,3 +310,15 @@ def visible_proposals(user: Any, project: Project) -> list[Registration]:
             data={"hidden": hidden},
         )
     return visible
+
+
+def list_running_sanctions() -> QuerySet[Sanction]:
+    """Sanctions in force (the operator may lift them early, with the reason)."""
+    from apps.marketplace.services.sanctions import running
+
+    return (
+        Sanction.objects.filter(running(timezone.localdate()))
+        .exclude(kind=SanctionKind.WARNING)
+        .select_related("agency__enterprise")
+        .order_by("ends_on", "pk")
+    )

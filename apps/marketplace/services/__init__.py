@@ -28,6 +28,7 @@ from apps.marketplace.services.projects import (
     submit_project,
     validate_requirements,
 )
+from apps.marketplace.services.sanctions import lift_ended_sanctions, lift_sanction
 from apps.marketplace.services.selection import (
     close_registration,
     dispatch_due_projects,
@@ -51,6 +52,8 @@ __all__ = [
     "evaluate_agency",
     "handle_objection",
     "impose_sanction",
+    "lift_ended_sanctions",
+    "lift_sanction",
     "pick_from_shortlist",
     "place_bid",
     "raise_objection",

@@ -30,9 +30,9 @@ from apps.marketplace.permissions import (
     can_act_for_enterprise,
     can_manage_project,
     can_supervise_service,
-    is_operator,
 )
 from apps.marketplace.services.common import setting
+from apps.marketplace.services.sanctions import may_decide_sanctions
 
 DEFAULT_WEIGHTS = {"supervisor": 70, "credit": 10, "social": 20}
 SANCTION_POINTS = {
@@ -223,8 +223,7 @@ def impose_sanction(
     """警告 / 暂停承接 / 清退 / 黑名单, with reason and period; public. The operator or a
     行业主管部门 of a service the agency offers decides."""
     agency = Agency.objects.select_for_update().get(pk=agency_id)
-    department_ids = set(agency.services.values_list("service__department_id", flat=True))
-    if not (is_operator(user) or any(can_supervise_service(user, d) for d in department_ids)):
+    if not may_decide_sanctions(user, agency):
         raise DomainError(_("您无权对该机构作出惩戒"), code="forbidden")
     if kind not in SanctionKind.values or not reason.strip():
         raise DomainError(_("请选择惩戒类型并说明事由"), code="invalid")
@@ -238,7 +237,7 @@ def impose_sanction(
         ends_on=ends_on,
         decided_by=user,
     )
-    if kind == SanctionKind.SUSPENSION:
+    if kind == SanctionKind.SUSPENSION and agency.status != AgencyStatus.EXPELLED:
         agency.status = AgencyStatus.SUSPENDED
     elif kind in (SanctionKind.EXPULSION, SanctionKind.BLACKLIST):
         agency.status = AgencyStatus.EXPELLED
