@@ -26,6 +26,11 @@ class SelectionMethod(models.TextChoices):
     PROPOSAL = "proposal", _("方案择优")
 
 
+class BidMode(models.TextChoices):
+    SEALED = "sealed", _("密封报价（每轮结束后公开）")
+    OPEN = "open", _("公开多轮（实时显示当前最低价）")
+
+
 class ProjectStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
     SUBMITTED = "submitted", _("待审核")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.marketplace.constants import SelectionMethod
+from apps.marketplace.constants import BidMode, SelectionMethod
 from apps.marketplace.models import IntermediaryService, QualificationGrade
 
 
@@ -77,6 +77,9 @@ class ProjectForm(forms.Form):
     small_list_size = forms.IntegerField(label=_("小名单数量（信用择优）"), min_value=0, initial=0)
     bid_rounds = forms.IntegerField(label=_("竞价轮数"), min_value=0, initial=0)
     bid_round_minutes = forms.IntegerField(label=_("每轮时长（分钟）"), min_value=0, initial=0)
+    bid_mode = forms.ChoiceField(
+        label=_("竞价方式"), choices=BidMode.choices, initial=BidMode.SEALED, required=False
+    )
     rubric = forms.CharField(
         label=_("评分细则（方案择优，每行“指标:权重”，合计100）"),
         required=False,

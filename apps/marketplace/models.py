@@ -16,6 +16,7 @@ from apps.identity.models import Enterprise
 from apps.marketplace.constants import (
     AgencyServiceStatus,
     AgencyStatus,
+    BidMode,
     ContractStatus,
     DrawPurpose,
     DrawStatus,
@@ -230,6 +231,9 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
     small_list_size = models.PositiveSmallIntegerField(_("小名单数量"), default=0)
     bid_rounds = models.PositiveSmallIntegerField(_("竞价轮数"), default=0)
     bid_round_minutes = models.PositiveSmallIntegerField(_("每轮时长（分钟）"), default=0)
+    bid_mode = models.CharField(
+        _("竞价方式"), max_length=8, choices=BidMode.choices, default=BidMode.SEALED
+    )
     rubric = models.JSONField(_("评分细则（权重）"), default=dict, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.SUBMITTED

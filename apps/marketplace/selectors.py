@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -322,3 +322,21 @@ def list_running_sanctions() -> QuerySet[Sanction]:
         .select_related("agency__enterprise")
         .order_by("ends_on", "pk")
     )
+
+
+def bidding_state(project: Project) -> dict[str, Any] | None:
+    """竞价 by the server's clock: the current round and its close; in open rounds also the
+    current lowest price (never who bid it)."""
+    if project.method != "bidding" or project.status != ProjectStatus.SELECTING:
+        return None
+    now = timezone.now()
+    current = None
+    for number in range(1, project.bid_rounds + 1):
+        opens, closes = project.bid_round_window(number)
+        if opens <= now < closes:
+            current = {"number": number, "closes_at": closes}
+    lowest = None
+    if project.bid_mode == "open":
+        lowest = Bid.objects.filter(project=project).aggregate(lowest=Min("price"))["lowest"]
+    is_open = project.bid_mode == "open"
+    return {"round": current, "lowest": lowest, "server_time": now, "open": is_open}

@@ -19,6 +19,7 @@ from apps.identity.selectors import acting_enterprises
 from apps.marketplace import selectors, services
 from apps.marketplace.constants import (
     PUBLIC_PROJECT_STATUSES,
+    BidMode,
     DrawStatus,
     ProjectStatus,
     SelectionMethod,
@@ -130,6 +131,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             and timezone.now() < project.award_publicity_ends_at
         ),
         "objection_agencies": selectors.objection_agencies(request.user, project),
+        "bidding": selectors.bidding_state(project),
         "proposals": proposals,
         "rubric": sorted(project.rubric.items()),
         "can_score": is_owner
@@ -382,6 +384,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 bid_rounds=data["bid_rounds"] or 0,
                 bid_round_minutes=data["bid_round_minutes"] or 0,
                 rubric=data["rubric"],
+                bid_mode=data["bid_mode"] or BidMode.SEALED,
             )
         except DomainError as error:
             form.add_error(None, error.message)

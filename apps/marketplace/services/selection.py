@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
 from apps.core.queue import enqueue
 from apps.marketplace import drawing
-from apps.marketplace.constants import DrawStatus, ProjectStatus, SelectionMethod
+from apps.marketplace.constants import BidMode, DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project
 from apps.marketplace.services.award import (
@@ -357,13 +358,19 @@ def select_directly(
 
 @transaction.atomic
 def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> Bid:
-    """竞价: one sealed bid per agency per round, accepted only while the round is open by
-    the server's clock; a later round's bid may not exceed the agency's previous bid."""
-    now = timezone.now()
+    """竞价: one bid per agency per round, accepted only while the round is open by the
+    server's clock; a later round's bid may not exceed the agency's previous bid. Sealed
+    rounds hide the bids until the round closes. Open rounds show the current lowest price, and
+    a bid must go below it: the project row is locked so two concurrent bids are compared one
+    after the other (the clock is read after the lock, so a bid that waited past the close is
+    refused)."""
     agency = Agency.objects.select_related("enterprise").get(pk=agency_id)
     if not can_act_for_enterprise(user, agency.enterprise):
         raise DomainError(_("您无权代表该机构出价"), code="forbidden")
     project = Project.objects.get(pk=project_id)
+    if project.bid_mode == BidMode.OPEN:
+        project = Project.objects.select_for_update().get(pk=project_id)
+    now = timezone.now()
     if project.method != SelectionMethod.BIDDING or project.status != ProjectStatus.SELECTING:
         raise DomainError(_("该项目不在竞价阶段"), code="invalid_state")
     if not project.registrations.filter(agency=agency).exists():
@@ -379,6 +386,13 @@ def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> 
         raise DomainError(_("当前不在竞价时间内"), code="bidding_not_open")
     if not (0 < price <= project.budget):
         raise DomainError(_("报价须大于零且不超过最高限价"), code="invalid_price")
+    if project.bid_mode == BidMode.OPEN:
+        lowest = project.bids.aggregate(lowest=Min("price"))["lowest"]
+        if lowest is not None and price >= lowest:
+            raise DomainError(
+                _("公开竞价的报价须低于当前最低报价 %(price)s 元") % {"price": lowest},
+                code="not_lower",
+            )
     previous = Bid.objects.filter(project=project, agency=agency).order_by("-round_number").first()
     if previous is not None and previous.round_number < round_number and price > previous.price:
         raise DomainError(_("后一轮报价不得高于本机构上一轮报价"), code="invalid_price")
@@ -394,13 +408,11 @@ def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> 
             )
     except IntegrityError as exc:
         raise DomainError(_("本轮已出价，每轮只能出价一次"), code="already_bid") from exc
-    # The price stays out of the audit data: bids are sealed until the round closes.
-    record_audit_event(
-        actor=user,
-        action="marketplace.bid_placed",
-        obj=bid,
-        data={"project": project.number, "round": round_number},
-    )
+    # A sealed price stays out of the audit data until the round closes; an open one is public.
+    data = {"project": project.number, "round": round_number}
+    if project.bid_mode == BidMode.OPEN:
+        data["price"] = str(price)
+    record_audit_event(actor=user, action="marketplace.bid_placed", obj=bid, data=data)
     return bid
 
 
