@@ -218,17 +218,26 @@ def evaluate_agency(*, user: Any, contract_id: int, score: int, comment: str = "
 
 @transaction.atomic(durable=True)
 def impose_sanction(
-    *, user: Any, agency_id: int, kind: str, reason: str, ends_on: date | None = None
+    *,
+    user: Any = None,
+    agency_id: int,
+    kind: str,
+    reason: str,
+    ends_on: date | None = None,
+    api_client: Any = None,
 ) -> Sanction:
     """警告 / 暂停承接 / 清退 / 黑名单, with reason and period; public. The operator or a
-    行业主管部门 of a service the agency offers decides."""
+    行业主管部门 of a service the agency offers decides (a person, or the department's system
+    through ``api_client``)."""
     agency = Agency.objects.select_for_update().get(pk=agency_id)
-    if not may_decide_sanctions(user, agency):
+    if not may_decide_sanctions(user, agency, api_client):
         raise DomainError(_("您无权对该机构作出惩戒"), code="forbidden")
     if kind not in SanctionKind.values or not reason.strip():
         raise DomainError(_("请选择惩戒类型并说明事由"), code="invalid")
     if kind == SanctionKind.SUSPENSION and ends_on is None:
         raise DomainError(_("暂停承接须设置期限"), code="invalid")
+    if ends_on is not None and ends_on < timezone.localdate():
+        raise DomainError(_("惩戒期限不得早于今天"), code="invalid")
     sanction = Sanction.objects.create(
         agency=agency,
         kind=kind,
@@ -247,6 +256,11 @@ def impose_sanction(
         actor=user,
         action="marketplace.sanction_imposed",
         obj=sanction,
-        data={"uscc": agency.enterprise.uscc, "kind": kind, "reason": sanction.reason},
+        data={
+            "uscc": agency.enterprise.uscc,
+            "kind": kind,
+            "reason": sanction.reason,
+            "api_client": api_client.pk if api_client is not None else None,
+        },
     )
     return sanction

@@ -23,11 +23,14 @@ from apps.marketplace.permissions import can_supervise_service, is_operator
 from apps.notifications.services import notify_users
 
 
-def may_decide_sanctions(user: Any, agency: Agency) -> bool:
-    """The operator, or a 行业主管部门 of a service the agency offers."""
+def may_decide_sanctions(user: Any, agency: Agency, api_client: Any = None) -> bool:
+    """The operator, or a 行业主管部门 of a service the agency offers (one of its
+    administrators or supervisors, or its system's API client)."""
+    department_ids = set(agency.services.values_list("service__department_id", flat=True))
+    if api_client is not None:
+        return api_client.department_id in department_ids
     if is_operator(user):
         return True
-    department_ids = set(agency.services.values_list("service__department_id", flat=True))
     return any(can_supervise_service(user, d) for d in department_ids)
 
 
@@ -36,7 +39,7 @@ def running(day) -> Q:
     return Q(lifted_at__isnull=True) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _lift(sanction: Sanction, *, actor: Any, reason: str) -> Sanction:
+def _lift(sanction: Sanction, *, actor: Any, reason: str, api_client: Any = None) -> Sanction:
     """In the caller's transaction, with the sanction and its agency locked."""
     agency = sanction.agency
     sanction.lifted_at = timezone.now()
@@ -69,7 +72,8 @@ def _lift(sanction: Sanction, *, actor: Any, reason: str) -> Sanction:
             "uscc": agency.enterprise.uscc,
             "kind": sanction.kind,
             "reason": sanction.lift_reason,
-            "by_period": actor is None,
+            "by_period": actor is None and api_client is None,
+            "api_client": api_client.pk if api_client is not None else None,
             "agency_restored": restored,
         },
     )
@@ -88,18 +92,21 @@ def _lock(sanction_id: int) -> Sanction | None:
 
 
 @transaction.atomic(durable=True)
-def lift_sanction(*, user: Any, sanction_id: int, reason: str) -> Sanction:
-    """Lift a sanction before its end, by decision, with the reason."""
+def lift_sanction(
+    *, user: Any = None, sanction_id: int, reason: str, api_client: Any = None
+) -> Sanction:
+    """Lift a sanction before its end, by decision, with the reason (a person, or a
+    department system through ``api_client``)."""
     sanction = _lock(sanction_id)
     if sanction is None:
         raise DomainError(_("惩戒记录不存在"), code="not_found")
-    if not may_decide_sanctions(user, sanction.agency):
+    if not may_decide_sanctions(user, sanction.agency, api_client):
         raise DomainError(_("您无权解除该机构的惩戒"), code="forbidden")
     if sanction.lifted_at is not None:
         raise DomainError(_("该惩戒已解除"), code="invalid_state")
     if not reason.strip():
         raise DomainError(_("请说明解除理由"), code="invalid")
-    return _lift(sanction, actor=user, reason=reason.strip())
+    return _lift(sanction, actor=user, reason=reason.strip(), api_client=api_client)
 
 
 def lift_ended_sanctions() -> int:
