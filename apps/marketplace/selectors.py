@@ -340,3 +340,61 @@ def bidding_state(project: Project) -> dict[str, Any] | None:
         lowest = Bid.objects.filter(project=project).aggregate(lowest=Min("price"))["lowest"]
     is_open = project.bid_mode == "open"
     return {"round": current, "lowest": lowest, "server_time": now, "open": is_open}
+
+
+# --- the 行业主管部门's screens --------------------------------------------------------------
+
+
+def supervised_department_ids(user: Any) -> list[int]:
+    """Departments whose administrator or supervisor ``user`` is (active memberships)."""
+    from apps.identity.constants import StaffRole
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return sorted(
+        set(
+            user.memberships.filter(
+                is_active=True, role__in=(StaffRole.DEPT_ADMIN, StaffRole.SUPERVISOR)
+            ).values_list("department_id", flat=True)
+        )
+    )
+
+
+def department_overview(department_ids: list[int]) -> dict[str, Any]:
+    """The department's list entries, completed contracts awaiting its evaluation, the agencies
+    offering its services (highest credit first, 50 at most) and the sanctions in force."""
+    from apps.marketplace.constants import ContractStatus, EvaluatorKind
+    from apps.marketplace.services.sanctions import running
+
+    services = list(
+        IntermediaryService.objects.filter(department_id__in=department_ids)
+        .select_related("department")
+        .order_by("code")
+    )
+    contracts = list(
+        Contract.objects.filter(
+            status=ContractStatus.COMPLETED, project__service__department_id__in=department_ids
+        )
+        .exclude(evaluations__evaluator_kind=EvaluatorKind.SUPERVISOR)
+        .select_related("project__service", "agency__enterprise")
+        .order_by("owner_completed_at", "pk")[:50]
+    )
+    agency_ids = AgencyService.objects.filter(service__department_id__in=department_ids).values(
+        "agency_id"
+    )
+    agencies = list(
+        Agency.objects.filter(pk__in=agency_ids)
+        .select_related("enterprise")
+        .order_by("-credit_score", "enterprise__uscc")[:50]
+    )
+    sanctions = list(
+        Sanction.objects.filter(running(timezone.localdate()), agency_id__in=agency_ids)
+        .select_related("agency__enterprise")
+        .order_by("ends_on", "pk")
+    )
+    return {
+        "services": services,
+        "contracts": contracts,
+        "agencies": agencies,
+        "sanctions": sanctions,
+    }
