@@ -10,6 +10,7 @@ from bench import (
     bench_http,
     bench_identity,
     bench_licences,
+    bench_marketplace,
     bench_reviews,
     bench_sso,
 )
@@ -26,6 +27,8 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "handoffs_pull": bench_handoffs.handoffs_pull,
     "reviews": bench_reviews.reviews,
     "licences": bench_licences.licences,
+    "marketplace_bidding": bench_marketplace.concurrent_bidding,
+    "marketplace_list": bench_marketplace.announcement_list,
     # Last: it leaves 100,000 generated items, which catalog_search cuts back to 10,000.
     "http": bench_http.http_ratios,
 }

@@ -265,6 +265,8 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
         indexes = [
             models.Index(fields=["status", "registration_closes_at"]),
             models.Index(fields=["status", "selection_at"]),
+            # The public announcement list, newest first (bench: 100,000 projects).
+            models.Index(fields=["-published_at", "-id"], name="marketplace_project_newest"),
         ]
         permissions = [("operate_marketplace", _("中介超市运营（审核机构与项目）"))]
 
