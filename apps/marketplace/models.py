@@ -430,6 +430,8 @@ class Contract(TimeStampedModel):  # 合同
         default=ContractStatus.AWAITING_SIGNATURE,
     )
     document = models.FileField(_("合同文本"), upload_to="marketplace/contracts/", blank=True)
+    document_sha256 = models.CharField(_("合同文本摘要"), max_length=64, blank=True)
+    document_uploaded_by = models.CharField(_("上传方"), max_length=8, blank=True)
     owner_signed_at = models.DateTimeField(_("业主确认时间"), null=True, blank=True)
     agency_signed_at = models.DateTimeField(_("机构确认时间"), null=True, blank=True)
     owner_completed_at = models.DateTimeField(_("业主确认完成时间"), null=True, blank=True)
@@ -439,6 +441,24 @@ class Contract(TimeStampedModel):  # 合同
     class Meta:
         verbose_name = _("合同")
         verbose_name_plural = _("合同")
+
+
+class ContractMilestone(TimeStampedModel):  # 履约节点
+    """A performance milestone the owner sets; the agency reports it done, the owner confirms.
+    Completion of the contract waits until every milestone is confirmed."""
+
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("合同"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    title = models.CharField(_("节点内容"), max_length=200)
+    due_on = models.DateField(_("计划完成日期"))
+    reported_at = models.DateTimeField(_("机构报告完成时间"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("业主确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("履约节点")
+        verbose_name_plural = _("履约节点")
+        ordering = ["due_on", "pk"]
 
 
 class Evaluation(TimeStampedModel):  # 服务评价

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -419,6 +420,36 @@ def contract_action(request: HttpRequest, project_id: int) -> HttpResponse:
                 user=request.user, contract_id=contract.pk, reason=request.POST.get("reason", "")
             )
             done = _("已记录拒签")
+        elif action == "upload":
+            services.upload_contract(
+                user=request.user,
+                contract_id=contract.pk,
+                document=request.FILES.get("document"),
+            )
+            done = _("合同文本已上传，待对方在线确认")
+        elif action == "milestone_add":
+            try:
+                due_on = date.fromisoformat(request.POST.get("due_on", ""))
+            except ValueError as exc:
+                raise DomainError(_("请填写有效的计划完成日期")) from exc
+            services.add_milestone(
+                user=request.user,
+                contract_id=contract.pk,
+                title=request.POST.get("title", ""),
+                due_on=due_on,
+            )
+            done = _("履约节点已添加")
+        elif action in ("milestone_report", "milestone_confirm"):
+            service = (
+                services.report_milestone
+                if action == "milestone_report"
+                else services.confirm_milestone
+            )
+            milestone_id = _int(request.POST.get("milestone")) or 0
+            if not contract.milestones.filter(pk=milestone_id).exists():
+                raise DomainError(_("履约节点不存在"))
+            service(user=request.user, milestone_id=milestone_id)
+            done = _("已更新履约节点")
         elif action == "evaluate":
             services.evaluate_agency(
                 user=request.user,

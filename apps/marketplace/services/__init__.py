@@ -21,6 +21,12 @@ from apps.marketplace.services.award import (
     handle_objection,
     raise_objection,
 )
+from apps.marketplace.services.milestones import (
+    add_milestone,
+    confirm_milestone,
+    report_milestone,
+    upload_contract,
+)
 from apps.marketplace.services.projects import (
     register_for_project,
     review_project,
@@ -41,9 +47,11 @@ from apps.marketplace.services.selection import (
 )
 
 __all__ = [
+    "add_milestone",
     "close_registration",
     "confirm_completion",
     "confirm_contract",
+    "confirm_milestone",
     "credit_components",
     "declare_agency_service",
     "dispatch_due_projects",
@@ -60,6 +68,7 @@ __all__ = [
     "refuse_contract",
     "register_agency",
     "register_for_project",
+    "report_milestone",
     "review_agency",
     "review_project",
     "run_selection",
@@ -70,5 +79,6 @@ __all__ = [
     "set_owner_nonce",
     "submit_project",
     "suspend_expired_qualifications",
+    "upload_contract",
     "validate_requirements",
 ]

@@ -54,7 +54,7 @@ def open_contract(project: Project) -> Contract:
     )
 
 
-def _side(user: Any, contract: Contract) -> str:
+def contract_side(user: Any, contract: Contract) -> str:
     if can_manage_project(user, contract.project):
         return "owner"
     if can_act_for_enterprise(user, contract.agency.enterprise):
@@ -62,7 +62,7 @@ def _side(user: Any, contract: Contract) -> str:
     raise DomainError(_("您不是该合同的当事方"), code="forbidden")
 
 
-def _lock_contract(contract_id: int) -> Contract:
+def lock_contract(contract_id: int) -> Contract:
     return (
         Contract.objects.select_for_update(of=("self",))
         .select_related("project__owner_enterprise", "project__service", "agency__enterprise")
@@ -73,8 +73,8 @@ def _lock_contract(contract_id: int) -> Contract:
 @transaction.atomic(durable=True)
 def confirm_contract(*, user: Any, contract_id: int) -> Contract:
     """Each side confirms the contract online; it is signed when both have."""
-    contract = _lock_contract(contract_id)
-    side = _side(user, contract)
+    contract = lock_contract(contract_id)
+    side = contract_side(user, contract)
     if contract.status != ContractStatus.AWAITING_SIGNATURE:
         raise DomainError(_("合同不在待签订状态"), code="invalid_state")
     if timezone.now() > contract.sign_by:
@@ -93,8 +93,8 @@ def confirm_contract(*, user: Any, contract_id: int) -> Contract:
 def refuse_contract(*, user: Any, contract_id: int, reason: str) -> Contract:
     """The winner refuses to sign: recorded as misconduct (a warning and its credit points);
     the 行业主管部门 may impose more through ``impose_sanction``."""
-    contract = _lock_contract(contract_id)
-    if _side(user, contract) != "agency":
+    contract = lock_contract(contract_id)
+    if contract_side(user, contract) != "agency":
         raise DomainError(_("只有中选机构可以拒签"), code="forbidden")
     if contract.status != ContractStatus.AWAITING_SIGNATURE:
         raise DomainError(_("合同不在待签订状态"), code="invalid_state")
@@ -121,10 +121,12 @@ def refuse_contract(*, user: Any, contract_id: int, reason: str) -> Contract:
 @transaction.atomic(durable=True)
 def confirm_completion(*, user: Any, contract_id: int) -> Contract:
     """Completion is confirmed by both sides."""
-    contract = _lock_contract(contract_id)
-    side = _side(user, contract)
+    contract = lock_contract(contract_id)
+    side = contract_side(user, contract)
     if contract.status != ContractStatus.SIGNED:
         raise DomainError(_("合同尚未签订或已完成"), code="invalid_state")
+    if contract.milestones.filter(confirmed_at__isnull=True).exists():
+        raise DomainError(_("尚有履约节点未经业主确认"), code="milestones_open")
     setattr(contract, f"{side}_completed_at", timezone.now())
     if contract.owner_completed_at and contract.agency_completed_at:
         contract.status = ContractStatus.COMPLETED
@@ -185,7 +187,7 @@ def _recompute_credit(agency: Agency, *, reason: str) -> CreditChange | None:
 @transaction.atomic(durable=True)
 def evaluate_agency(*, user: Any, contract_id: int, score: int, comment: str = "") -> Evaluation:
     """The owner rates the agency after completion; the 行业主管部门 evaluates too."""
-    contract = _lock_contract(contract_id)
+    contract = lock_contract(contract_id)
     if contract.status != ContractStatus.COMPLETED:
         raise DomainError(_("服务完成后才能评价"), code="invalid_state")
     if can_manage_project(user, contract.project):
