@@ -400,6 +400,9 @@ class Draw(TimeStampedModel):  # 摇号 (DOMAIN.md §6.4)
     list_hash = models.CharField(_("名单摘要"), max_length=64, blank=True)
     public_value = models.CharField(_("公共随机值"), max_length=128, blank=True)
     public_value_source = models.CharField(_("公共随机值来源"), max_length=200, blank=True)
+    # A value published outside the platform after the close (apps/marketplace/beacon.py).
+    external_value = models.CharField(_("外部公共随机值"), max_length=256, blank=True)
+    external_source = models.CharField(_("外部公共随机值来源"), max_length=300, blank=True)
     picks = models.PositiveSmallIntegerField(_("抽取数量"), default=1)
     result = models.JSONField(_("抽取结果"), default=list, blank=True)
     status = models.CharField(

@@ -163,6 +163,8 @@ def draw_document(draw: Draw) -> dict[str, Any]:
         document.update(
             server_seed=draw.server_seed,
             owner_nonce=draw.owner_nonce,
+            external_value=draw.external_value,
+            external_source=draw.external_source,
             result=draw.result,
             drawn_at=draw.drawn_at.isoformat() if draw.drawn_at else None,
         )

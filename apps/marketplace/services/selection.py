@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +24,7 @@ from apps.audit.models import AuditChainHead
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
 from apps.core.queue import enqueue
-from apps.marketplace import drawing
+from apps.marketplace import beacon, drawing
 from apps.marketplace.constants import BidMode, DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project
@@ -32,7 +33,7 @@ from apps.marketplace.services.award import (
     publicity_end,
     remind_overdue_objections,
 )
-from apps.marketplace.services.common import eligibility_problem
+from apps.marketplace.services.common import eligibility_problem, setting
 from apps.notifications.services import notify_users
 
 logger = logging.getLogger(__name__)
@@ -222,12 +223,30 @@ def close_registration(*, project_id: int) -> bool:
         return True
 
 
+def _external_value_ready(draw: Draw, project: Project, now) -> bool:
+    """Mix in the external public value (beacon.py) once it is published; wait for it up to
+    MARKETPLACE_BEACON_WAIT_MINUTES after the selection time, then go on without it, saying
+    why. Returns False while waiting (beat retries every minute)."""
+    source = beacon.configured()
+    if source is None or draw.external_value or draw.external_source:
+        return True
+    found = source(draw.frozen_at or project.registration_closes_at)
+    if found is not None:
+        draw.external_value, draw.external_source = found[0][:256], found[1][:300]
+        return True
+    waited = now - project.selection_at
+    if waited < timedelta(minutes=setting("MARKETPLACE_BEACON_WAIT_MINUTES", 30)):
+        return False
+    draw.external_source = _("外部公共随机值在等待期内未能取得，仅使用报名截止时的公共随机值")
+    return True
+
+
 def _run_draw(draw: Draw) -> list[str]:
     result = drawing.run_draw(
         server_seed=draw.server_seed,
         usccs=[e["uscc"] for e in draw.registrants],
         owner_nonce=draw.owner_nonce,
-        public_value=draw.public_value,
+        public_value=drawing.combined_public_value(draw.public_value, draw.external_value),
         picks=draw.picks,
         version=draw.algorithm_version,
     )
@@ -243,6 +262,8 @@ def _run_draw(draw: Draw) -> list[str]:
             "server_seed": draw.server_seed,
             "owner_nonce": draw.owner_nonce,
             "public_value": draw.public_value,
+            "external_value": draw.external_value,
+            "external_source": draw.external_source,
             "list_hash": draw.list_hash,
             "result": result,
         },
@@ -289,7 +310,7 @@ def run_selection(*, project_id: int) -> bool:
             )
             return True
         draw = Draw.objects.select_for_update().get(project=project)
-        if draw.status != DrawStatus.FROZEN:
+        if draw.status != DrawStatus.FROZEN or not _external_value_ready(draw, project, now):
             return False
         result = _run_draw(draw)
         if project.method == SelectionMethod.RANDOM:
