@@ -173,12 +173,15 @@ def handle_objection(*, operator: Any, objection_id: int, uphold: bool, reply: s
     nothing else is pending, the contract opens now."""
     if not is_operator(operator):
         raise DomainError(_("只有运营机构可以处理异议"), code="forbidden")
+    # The project first, then the objection: the same order as raise_objection and as an
+    # upheld objection closing the project's other pending ones (no lock cycle).
+    project_id = Objection.objects.filter(pk=objection_id).values_list("project_id", flat=True)
+    project = _lock_project(project_id.first() or 0)
     objection = (
         Objection.objects.select_for_update().select_related("agency").filter(pk=objection_id)
     ).first()
-    if objection is None:
+    if project is None or objection is None:
         raise DomainError(_("异议不存在"), code="not_found")
-    project = _lock_project(objection.project_id)
     if objection.status != ObjectionStatus.PENDING:
         raise DomainError(_("该异议已处理"), code="invalid_state")
     reply = reply.strip()
