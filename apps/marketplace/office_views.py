@@ -30,8 +30,14 @@ def _operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapped
 
 
-@_operator_required
+@login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
+    """The operator's queue; a 行业主管部门's administrator or supervisor who is not the operator
+    is taken to the department's screen instead."""
+    if not is_operator(request.user):
+        if selectors.supervised_department_ids(request.user):
+            return redirect("marketplace_office:department")
+        raise Http404
     return render(
         request,
         "marketplace/office/review_queue.html",
@@ -41,6 +47,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "objections": selectors.list_pending_objections(),
             "sanctions": selectors.list_running_sanctions(),
             "now": timezone.now(),
+            "supervises": bool(selectors.supervised_department_ids(request.user)),
         },
     )
 

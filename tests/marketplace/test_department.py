@@ -57,7 +57,10 @@ def test_only_department_administrators_and_supervisors_get_the_screen(
     for name, user in (("supervisor", supervisor), ("clerk", clerk), ("operator", operator)):
         client.force_login(user)
         statuses[name] = client.get(reverse(HOME)).status_code
+    client.force_login(supervisor)
+    queue = client.get(reverse("marketplace_office:queue"))
     assert statuses == {"supervisor": 200, "clerk": 404, "operator": 404}
+    assert queue["Location"] == reverse(HOME)
 
 
 def test_department_evaluates_sanctions_and_lifts(

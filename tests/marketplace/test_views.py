@@ -336,7 +336,9 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     client.force_login(l3_user())
     refused = client.get(queue)
     client.force_login(operator)
-    with django_assert_max_num_queries(10):
+    # session, user, permissions (2), memberships, agencies with services and certificates
+    # (3), projects, pending objections, sanctions in force
+    with django_assert_max_num_queries(11):
         page = client.get(queue)
     client.post(
         reverse("marketplace_office:agency_review", args=[pending.pk]), {"decision": "approve"}
