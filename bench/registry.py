@@ -11,6 +11,7 @@ from bench import (
     bench_identity,
     bench_licences,
     bench_licences_http,
+    bench_marketplace,
     bench_reviews,
     bench_sso,
 )
@@ -28,6 +29,8 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "reviews": bench_reviews.reviews,
     "licences": bench_licences.licences,
     "licences_http": bench_licences_http.licences_http,
+    "marketplace_bidding": bench_marketplace.concurrent_bidding,
+    "marketplace_list": bench_marketplace.announcement_list,
     # Last: it leaves 100,000 generated items, which catalog_search cuts back to 10,000.
     "http": bench_http.http_ratios,
 }

@@ -436,6 +436,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.suspend_expired_qualifications",
         "schedule": crontab(minute=40, hour=0),
     },
+    # Every night at 00:50: sanctions whose period has ended are lifted (a suspended agency
+    # returns to the directory), audited.
+    "marketplace-lift-ended-sanctions": {
+        "task": "marketplace.lift_ended_sanctions",
+        "schedule": crontab(minute=50, hour=0),
+    },
 }
 # How long a worker's claim on a bundle child (creating and submitting its case) lasts before
 # another run may take it over (apps.bundles.services.orchestration; a killed worker's claim).

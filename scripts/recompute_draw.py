@@ -67,6 +67,9 @@ def recompute(doc):
             doc["public_value"],
         ]
     )
+    if doc.get("external_value"):
+        # A value published outside the platform after the close, mixed in after the frozen one.
+        text += "|" + doc["external_value"]
     seed = hashlib.sha256(text.encode("utf-8")).digest()
     items = list(ordered)
     stream = words(seed)

@@ -34,6 +34,7 @@ class ApiScope(models.TextChoices):
     LICENCES_WRITE = "licences:write", _("签发、变更、注销电子证照")
     REVIEWS = "reviews", _("读取并答复好差评")
     MARKETPLACE_READ = "marketplace:read", _("读取本行业中介超市项目、报名、中选与机构信用")
+    MARKETPLACE_WRITE = "marketplace:write", _("对本行业中介机构作出和解除惩戒")
 
 
 class OidcScope(models.TextChoices):

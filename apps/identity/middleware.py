@@ -32,7 +32,13 @@ def idle_limit_seconds() -> int:
 
 
 def is_staff_account(user: Any) -> bool:
-    return bool(user.is_staff or user.memberships.filter(is_active=True).exists())
+    """An office account: Django staff, an active department membership, or a holder of any
+    granted permission (directly or through a group). Office roles outside a department, such
+    as the 中介超市 operator (``marketplace.operate_marketplace``), are granted as permissions;
+    without this the staff sign-in sent them to their profile instead of the office page."""
+    if user.is_staff or user.memberships.filter(is_active=True).exists():
+        return True
+    return bool(user.get_all_permissions())
 
 
 def mark_staff_session(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

@@ -1,17 +1,30 @@
-"""中介超市 API (/api/v1/marketplace/): read access for a 行业主管部门's systems, limited to the
-intermediary services that department keeps (its own industry)."""
+"""中介超市 API (/api/v1/marketplace/) for a 行业主管部门's systems (OAuth2 client credentials,
+bearer token), limited to the intermediary services that department keeps (its own industry):
+read projects, registrations, awards and credit (``marketplace:read``); impose and lift
+sanctions on agencies offering its services (``marketplace:write``, ``Idempotency-Key``
+honoured). Bad input answers 400 with field errors; a rule refused answers with its reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.identity.permissions import DepartmentClientPermission, get_client_department
-from apps.marketplace.constants import ProjectStatus
-from apps.marketplace.models import Agency, Project, Registration
+from apps.handoffs import idempotency
+from apps.identity.constants import ApiScope
+from apps.identity.permissions import (
+    DepartmentClientPermission,
+    get_client_department,
+    request_api_client,
+)
+from apps.marketplace import services
+from apps.marketplace.constants import ProjectStatus, SanctionKind
+from apps.marketplace.models import Agency, Project, Registration, Sanction
 
 
 class ProjectOutput(serializers.ModelSerializer):
@@ -111,3 +124,102 @@ class AgencyCreditListApi(generics.ListAPIView):
         department = get_client_department(self.request)
         agency_ids = Agency.objects.filter(services__service__department=department).values("pk")
         return Agency.objects.filter(pk__in=agency_ids).select_related("enterprise")
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+class SanctionInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SanctionKind.choices)
+    reason = serializers.CharField(max_length=300)
+    ends_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class LiftInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class SanctionOutput(serializers.ModelSerializer):
+    uscc = serializers.CharField(source="agency.enterprise.uscc")
+    agency_status = serializers.CharField(source="agency.status")
+
+    class Meta:
+        model = Sanction
+        fields = [
+            "id",
+            "uscc",
+            "kind",
+            "reason",
+            "starts_on",
+            "ends_on",
+            "lifted_at",
+            "lift_reason",
+            "agency_status",
+        ]
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _industry_agency(request: Request, agency_id: int) -> Agency:
+    """An agency offering a service of the client's department; others are not found."""
+    department = get_client_department(request)
+    agency = Agency.objects.filter(pk=agency_id, services__service__department=department).first()
+    if agency is None:
+        raise NotFound
+    return agency
+
+
+class _WriteApi(idempotency.IdempotentPostMixin, APIView):
+    permission_classes = [DepartmentClientPermission]
+    required_scopes = {"POST": ApiScope.MARKETPLACE_WRITE}
+
+
+@extend_schema(
+    tags=["marketplace"],
+    summary="对本行业中介机构作出惩戒（警告、暂停承接、清退、黑名单）",
+    request=SanctionInput,
+    responses={201: SanctionOutput},
+    parameters=[idempotency.OPENAPI_PARAMETER],
+)
+class SanctionCreateApi(_WriteApi):
+    def post(self, request: Request, agency_id: int) -> Response:
+        data = _valid(SanctionInput, request)
+        agency = _industry_agency(request, agency_id)
+        sanction = services.impose_sanction(
+            agency_id=agency.pk,
+            kind=data["kind"],
+            reason=data["reason"],
+            ends_on=data["ends_on"],
+            api_client=request_api_client(request),
+        )
+        return Response(SanctionOutput(_reloaded(sanction)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["marketplace"],
+    summary="提前解除本行业中介机构的惩戒",
+    request=LiftInput,
+    responses={200: SanctionOutput},
+    parameters=[idempotency.OPENAPI_PARAMETER],
+)
+class SanctionLiftApi(_WriteApi):
+    def post(self, request: Request, sanction_id: int) -> Response:
+        data = _valid(LiftInput, request)
+        sanction = Sanction.objects.filter(pk=sanction_id).first()
+        if sanction is None:
+            raise NotFound
+        _industry_agency(request, sanction.agency_id)
+        services.lift_sanction(
+            sanction_id=sanction.pk,
+            reason=data["reason"],
+            api_client=request_api_client(request),
+        )
+        return Response(SanctionOutput(_reloaded(sanction)).data)
+
+
+def _reloaded(sanction: Sanction) -> Sanction:
+    return Sanction.objects.select_related("agency__enterprise").get(pk=sanction.pk)

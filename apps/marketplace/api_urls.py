@@ -10,4 +10,14 @@ urlpatterns = [
         name="marketplace-registrations",
     ),
     path("agencies/", api.AgencyCreditListApi.as_view(), name="marketplace-agencies"),
+    path(
+        "agencies/<int:agency_id>/sanctions/",
+        api.SanctionCreateApi.as_view(),
+        name="marketplace-sanction-create",
+    ),
+    path(
+        "sanctions/<int:sanction_id>/lift/",
+        api.SanctionLiftApi.as_view(),
+        name="marketplace-sanction-lift",
+    ),
 ]

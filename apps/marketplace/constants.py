@@ -26,6 +26,11 @@ class SelectionMethod(models.TextChoices):
     PROPOSAL = "proposal", _("方案择优")
 
 
+class BidMode(models.TextChoices):
+    SEALED = "sealed", _("密封报价（每轮结束后公开）")
+    OPEN = "open", _("公开多轮（实时显示当前最低价）")
+
+
 class ProjectStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
     SUBMITTED = "submitted", _("待审核")
@@ -63,6 +68,13 @@ class ContractStatus(models.TextChoices):
     SIGNED = "signed", _("已签订")
     REFUSED = "refused", _("中选机构拒签")
     COMPLETED = "completed", _("服务已完成")
+
+
+class ObjectionStatus(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    UPHELD = "upheld", _("异议成立")
+    DISMISSED = "dismissed", _("异议不成立")
+    CLOSED = "closed", _("已终结（中选结果已撤销）")
 
 
 class SanctionKind(models.TextChoices):

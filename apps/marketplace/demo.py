@@ -29,7 +29,12 @@ from apps.identity.demo import (
 )
 from apps.identity.models import Enterprise, Person
 from apps.marketplace import services
-from apps.marketplace.constants import AgencyServiceStatus, AgencyStatus, SanctionKind
+from apps.marketplace.constants import (
+    AgencyServiceStatus,
+    AgencyStatus,
+    ProjectStatus,
+    SanctionKind,
+)
 from apps.marketplace.models import (
     Agency,
     AgencyService,
@@ -336,11 +341,16 @@ def load_marketplace_demo(*, stdout: Writer) -> dict[str, int]:
         approve=False,
         note="服务范围描述不清，请补充建设规模",
     )
-    # Contract, completion and the owner's evaluation of the direct selection: credit changes.
+    # The award's 公示 ends (beat) and the contract opens; both sides confirm it, then the
+    # completion, and the owner evaluates: the credit changes.
+    for awarded in Project.objects.filter(
+        status=ProjectStatus.AWARDED, award_publicity_ends_at__lte=real_now
+    ):
+        at(awarded.award_publicity_ends_at, services.end_award_publicity, project_id=awarded.pk)
     contract = Contract.objects.get(project=direct)
     for user in (owner, eia[0].submitted_by):
         at(
-            past + datetime.timedelta(days=1),
+            past + datetime.timedelta(days=5),
             services.confirm_contract,
             user=user,
             contract_id=contract.pk,

@@ -84,6 +84,12 @@ def shuffled(entries: Sequence[str], seed: bytes) -> list[str]:
     return items
 
 
+def combined_public_value(public_value: str, external_value: str = "") -> str:
+    """The public-value part of the seed: the value frozen at the close, followed by
+    ``|external_value`` when a value from outside the platform was mixed in."""
+    return f"{public_value}|{external_value}" if external_value else public_value
+
+
 def run_draw(
     *,
     server_seed: str,
@@ -126,7 +132,9 @@ def verify_published(document: dict) -> list[str]:
             server_seed=seed,
             usccs=usccs,
             owner_nonce=document.get("owner_nonce", ""),
-            public_value=document["public_value"],
+            public_value=combined_public_value(
+                document["public_value"], document.get("external_value") or ""
+            ),
             picks=int(document["picks"]),
             version=version,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.marketplace.constants import SelectionMethod
+from apps.marketplace.constants import BidMode, SelectionMethod
 from apps.marketplace.models import IntermediaryService, QualificationGrade
 
 
@@ -40,6 +40,15 @@ class AgencyRegistrationForm(forms.Form):
 
 
 class ProjectForm(forms.Form):
+    owner = forms.TypedChoiceField(
+        label=_("项目业主"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "以单位名义发布须为其法定代表人、证照管理员或经授权的经办人，且实名核验达到三级。"
+        ),
+    )
     name = forms.CharField(label=_("项目名称"), max_length=200)
     service = forms.ModelChoiceField(
         label=_("中介服务事项"), queryset=IntermediaryService.objects.filter(is_published=True)
@@ -68,12 +77,21 @@ class ProjectForm(forms.Form):
     small_list_size = forms.IntegerField(label=_("小名单数量（信用择优）"), min_value=0, initial=0)
     bid_rounds = forms.IntegerField(label=_("竞价轮数"), min_value=0, initial=0)
     bid_round_minutes = forms.IntegerField(label=_("每轮时长（分钟）"), min_value=0, initial=0)
+    bid_mode = forms.ChoiceField(
+        label=_("竞价方式"), choices=BidMode.choices, initial=BidMode.SEALED, required=False
+    )
     rubric = forms.CharField(
         label=_("评分细则（方案择优，每行“指标:权重”，合计100）"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact = forms.CharField(label=_("联系方式"), max_length=100, required=False)
+
+    def __init__(self, *args, enterprises=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", _("本人（以个人名义发布）"))] + [
+            (e.pk, f"{e.name}（{e.uscc}）") for e in enterprises
+        ]
 
     def clean_rubric(self) -> dict[str, int]:
         rubric: dict[str, int] = {}

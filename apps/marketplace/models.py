@@ -16,10 +16,12 @@ from apps.identity.models import Enterprise
 from apps.marketplace.constants import (
     AgencyServiceStatus,
     AgencyStatus,
+    BidMode,
     ContractStatus,
     DrawPurpose,
     DrawStatus,
     EvaluatorKind,
+    ObjectionStatus,
     ProjectStatus,
     SanctionKind,
     SelectionMethod,
@@ -229,6 +231,9 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
     small_list_size = models.PositiveSmallIntegerField(_("小名单数量"), default=0)
     bid_rounds = models.PositiveSmallIntegerField(_("竞价轮数"), default=0)
     bid_round_minutes = models.PositiveSmallIntegerField(_("每轮时长（分钟）"), default=0)
+    bid_mode = models.CharField(
+        _("竞价方式"), max_length=8, choices=BidMode.choices, default=BidMode.SEALED
+    )
     rubric = models.JSONField(_("评分细则（权重）"), default=dict, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.SUBMITTED
@@ -250,6 +255,8 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
     )
     award_note = models.CharField(_("中选说明"), max_length=300, blank=True)
     awarded_at = models.DateTimeField(_("中选时间"), null=True, blank=True)
+    # 中选公示: objections are heard until then; the contract opens only after it.
+    award_publicity_ends_at = models.DateTimeField(_("中选公示截止"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("采购项目")
@@ -258,6 +265,8 @@ class Project(TimeStampedModel):  # 采购项目 / 采购公告
         indexes = [
             models.Index(fields=["status", "registration_closes_at"]),
             models.Index(fields=["status", "selection_at"]),
+            # The public announcement list, newest first (bench: 100,000 projects).
+            models.Index(fields=["-published_at", "-id"], name="marketplace_project_newest"),
         ]
         permissions = [("operate_marketplace", _("中介超市运营（审核机构与项目）"))]
 
@@ -311,6 +320,50 @@ class Registration(TimeStampedModel):  # 报名
         ]
 
 
+class Objection(TimeStampedModel):  # 中选结果异议
+    """An objection to an award, raised by another registrant during the 公示 period and
+    answered by the operator before ``reply_due_at``; the contract waits until it is handled."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="objections"
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("提出异议的机构"), on_delete=models.PROTECT, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT
+    )
+    reason = models.TextField(_("异议事由"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ObjectionStatus.choices, default=ObjectionStatus.PENDING
+    )
+    reply_due_at = models.DateTimeField(_("答复期限"))
+    reply = models.TextField(_("处理意见"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("逾期提醒时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("中选结果异议")
+        verbose_name_plural = _("中选结果异议")
+        ordering = ["reply_due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "agency"],
+                condition=Q(status="pending"),
+                name="marketplace_one_pending_objection",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "reply_due_at"])]
+
+
 class Bid(TimeStampedModel):  # 竞价出价
     project = models.ForeignKey(
         Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="bids"
@@ -347,6 +400,9 @@ class Draw(TimeStampedModel):  # 摇号 (DOMAIN.md §6.4)
     list_hash = models.CharField(_("名单摘要"), max_length=64, blank=True)
     public_value = models.CharField(_("公共随机值"), max_length=128, blank=True)
     public_value_source = models.CharField(_("公共随机值来源"), max_length=200, blank=True)
+    # A value published outside the platform after the close (apps/marketplace/beacon.py).
+    external_value = models.CharField(_("外部公共随机值"), max_length=256, blank=True)
+    external_source = models.CharField(_("外部公共随机值来源"), max_length=300, blank=True)
     picks = models.PositiveSmallIntegerField(_("抽取数量"), default=1)
     result = models.JSONField(_("抽取结果"), default=list, blank=True)
     status = models.CharField(
@@ -377,6 +433,8 @@ class Contract(TimeStampedModel):  # 合同
         default=ContractStatus.AWAITING_SIGNATURE,
     )
     document = models.FileField(_("合同文本"), upload_to="marketplace/contracts/", blank=True)
+    document_sha256 = models.CharField(_("合同文本摘要"), max_length=64, blank=True)
+    document_uploaded_by = models.CharField(_("上传方"), max_length=8, blank=True)
     owner_signed_at = models.DateTimeField(_("业主确认时间"), null=True, blank=True)
     agency_signed_at = models.DateTimeField(_("机构确认时间"), null=True, blank=True)
     owner_completed_at = models.DateTimeField(_("业主确认完成时间"), null=True, blank=True)
@@ -386,6 +444,24 @@ class Contract(TimeStampedModel):  # 合同
     class Meta:
         verbose_name = _("合同")
         verbose_name_plural = _("合同")
+
+
+class ContractMilestone(TimeStampedModel):  # 履约节点
+    """A performance milestone the owner sets; the agency reports it done, the owner confirms.
+    Completion of the contract waits until every milestone is confirmed."""
+
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("合同"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    title = models.CharField(_("节点内容"), max_length=200)
+    due_on = models.DateField(_("计划完成日期"))
+    reported_at = models.DateTimeField(_("机构报告完成时间"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("业主确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("履约节点")
+        verbose_name_plural = _("履约节点")
+        ordering = ["due_on", "pk"]
 
 
 class Evaluation(TimeStampedModel):  # 服务评价
@@ -445,6 +521,17 @@ class Sanction(TimeStampedModel):  # 惩戒
         null=True,
         blank=True,
     )
+    # Lifted when its period ends (beat) or earlier by the operator's or department's decision.
+    lifted_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("解除决定人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lift_reason = models.CharField(_("解除理由"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("惩戒记录")

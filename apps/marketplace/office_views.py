@@ -1,4 +1,5 @@
-"""The operator's review screens (运营机构): agencies applying to join, projects to publish."""
+"""The operator's review screens (运营机构): agencies applying to join, projects to publish,
+objections to awards to answer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,14 +30,24 @@ def _operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapped
 
 
-@_operator_required
+@login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
+    """The operator's queue; a 行业主管部门's administrator or supervisor who is not the operator
+    is taken to the department's screen instead."""
+    if not is_operator(request.user):
+        if selectors.supervised_department_ids(request.user):
+            return redirect("marketplace_office:department")
+        raise Http404
     return render(
         request,
         "marketplace/office/review_queue.html",
         {
             "agencies": selectors.list_pending_agencies(),
             "projects": selectors.list_submitted_projects(),
+            "objections": selectors.list_pending_objections(),
+            "sanctions": selectors.list_running_sanctions(),
+            "now": timezone.now(),
+            "supervises": bool(selectors.supervised_department_ids(request.user)),
         },
     )
 
@@ -71,4 +83,35 @@ def project_review(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("已审核项目"))
+    return redirect("marketplace_office:queue")
+
+
+@_operator_required
+@require_POST
+def objection_handle(request: HttpRequest, objection_id: int) -> HttpResponse:
+    try:
+        services.handle_objection(
+            operator=request.user,
+            objection_id=objection_id,
+            uphold=request.POST.get("decision") == "uphold",
+            reply=request.POST.get("reply", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已处理异议"))
+    return redirect("marketplace_office:queue")
+
+
+@_operator_required
+@require_POST
+def sanction_lift(request: HttpRequest, sanction_id: int) -> HttpResponse:
+    try:
+        services.lift_sanction(
+            user=request.user, sanction_id=sanction_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已解除惩戒"))
     return redirect("marketplace_office:queue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from apps.marketplace.constants import (
     PUBLIC_PROJECT_STATUSES,
     AgencyStatus,
     DrawStatus,
+    ObjectionStatus,
     ProjectStatus,
     SanctionKind,
 )
@@ -25,10 +26,17 @@ from apps.marketplace.models import (
     CreditChange,
     Draw,
     IntermediaryService,
+    Objection,
     Project,
+    Registration,
     Sanction,
 )
-from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project, is_operator
+from apps.marketplace.permissions import (
+    can_act_for_enterprise,
+    can_manage_project,
+    can_supervise_service,
+    is_operator,
+)
 
 # Agencies shown in the public directory: in 公示, listed, and suspended or expelled ones with
 # their sanctions (public, DOMAIN.md §6.3).
@@ -155,6 +163,8 @@ def draw_document(draw: Draw) -> dict[str, Any]:
         document.update(
             server_seed=draw.server_seed,
             owner_nonce=draw.owner_nonce,
+            external_value=draw.external_value,
+            external_source=draw.external_source,
             result=draw.result,
             drawn_at=draw.drawn_at.isoformat() if draw.drawn_at else None,
         )
@@ -203,7 +213,9 @@ def visible_bids(user: Any, project: Project) -> list[Bid]:
 def list_blacklist() -> QuerySet[Sanction]:
     """黑名单 and 清退 decisions, public (DOMAIN.md §6.3)."""
     return (
-        Sanction.objects.filter(kind__in=(SanctionKind.BLACKLIST, SanctionKind.EXPULSION))
+        Sanction.objects.filter(
+            kind__in=(SanctionKind.BLACKLIST, SanctionKind.EXPULSION), lifted_at__isnull=True
+        )
         .select_related("agency__enterprise")
         .order_by("-starts_on", "-pk")
     )
@@ -229,3 +241,162 @@ def list_submitted_projects() -> QuerySet[Project]:
         .select_related("service")
         .order_by("created_at")
     )
+
+
+def list_pending_objections() -> QuerySet[Objection]:
+    """The operator's queue: the earliest reply deadline first."""
+    return (
+        Objection.objects.filter(status=ObjectionStatus.PENDING)
+        .select_related("project__winner__enterprise", "agency__enterprise")
+        .order_by("reply_due_at", "pk")
+    )
+
+
+def visible_objections(user: Any, project: Project) -> list[Objection]:
+    """Objections are not public: the operator and the owner see all of a project's, an agency
+    its own."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    objections = list(
+        Objection.objects.filter(project=project).select_related("agency__enterprise")
+    )
+    if not objections or is_operator(user) or can_manage_project(user, project):
+        return objections
+    own = {a.pk for a in acting_agencies(user)}
+    return [o for o in objections if o.agency_id in own]
+
+
+def objection_agencies(user: Any, project: Project) -> list[Agency]:
+    """The user's agencies that may object now: registrants other than the winner, in 公示."""
+    if (
+        project.status != ProjectStatus.AWARDED
+        or project.award_publicity_ends_at is None
+        or timezone.now() >= project.award_publicity_ends_at
+    ):
+        return []
+    return [
+        a
+        for a in acting_agencies(user)
+        if a.pk in project.registered_ids and a.pk != project.winner_id
+    ]
+
+
+def visible_proposals(user: Any, project: Project) -> list[Registration]:
+    """Quotes and proposals are sealed until registration closes: before that only the agency
+    that submitted one sees it; afterwards the owner and the reviewers (the operator and the
+    supervising 行业主管部门) see them all. Never public. A reviewer's look before the close is
+    refused and audited."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    registrations = list(
+        project.registrations.select_related("agency__enterprise").order_by(
+            "agency__enterprise__uscc"
+        )
+    )
+    if not registrations:
+        return []
+    own = {a.pk for a in acting_agencies(user)}
+    reviewer = (
+        can_manage_project(user, project)
+        or is_operator(user)
+        or can_supervise_service(user, project.service.department_id)
+    )
+    closed = timezone.now() >= project.registration_closes_at
+    visible = [r for r in registrations if r.agency_id in own or (reviewer and closed)]
+    hidden = len(registrations) - len(visible)
+    if reviewer and hidden:
+        record_audit_event(
+            actor=user,
+            action="marketplace.sealed_proposals_refused",
+            obj=project,
+            data={"hidden": hidden},
+        )
+    return visible
+
+
+def list_running_sanctions() -> QuerySet[Sanction]:
+    """Sanctions in force (the operator may lift them early, with the reason)."""
+    from apps.marketplace.services.sanctions import running
+
+    return (
+        Sanction.objects.filter(running(timezone.localdate()))
+        .exclude(kind=SanctionKind.WARNING)
+        .select_related("agency__enterprise")
+        .order_by("ends_on", "pk")
+    )
+
+
+def bidding_state(project: Project) -> dict[str, Any] | None:
+    """竞价 by the server's clock: the current round and its close; in open rounds also the
+    current lowest price (never who bid it)."""
+    if project.method != "bidding" or project.status != ProjectStatus.SELECTING:
+        return None
+    now = timezone.now()
+    current = None
+    for number in range(1, project.bid_rounds + 1):
+        opens, closes = project.bid_round_window(number)
+        if opens <= now < closes:
+            current = {"number": number, "closes_at": closes}
+    lowest = None
+    if project.bid_mode == "open":
+        lowest = Bid.objects.filter(project=project).aggregate(lowest=Min("price"))["lowest"]
+    is_open = project.bid_mode == "open"
+    return {"round": current, "lowest": lowest, "server_time": now, "open": is_open}
+
+
+# --- the 行业主管部门's screens --------------------------------------------------------------
+
+
+def supervised_department_ids(user: Any) -> list[int]:
+    """Departments whose administrator or supervisor ``user`` is (active memberships)."""
+    from apps.identity.constants import StaffRole
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return sorted(
+        set(
+            user.memberships.filter(
+                is_active=True, role__in=(StaffRole.DEPT_ADMIN, StaffRole.SUPERVISOR)
+            ).values_list("department_id", flat=True)
+        )
+    )
+
+
+def department_overview(department_ids: list[int]) -> dict[str, Any]:
+    """The department's list entries, completed contracts awaiting its evaluation, the agencies
+    offering its services (highest credit first, 50 at most) and the sanctions in force."""
+    from apps.marketplace.constants import ContractStatus, EvaluatorKind
+    from apps.marketplace.services.sanctions import running
+
+    services = list(
+        IntermediaryService.objects.filter(department_id__in=department_ids)
+        .select_related("department")
+        .order_by("code")
+    )
+    contracts = list(
+        Contract.objects.filter(
+            status=ContractStatus.COMPLETED, project__service__department_id__in=department_ids
+        )
+        .exclude(evaluations__evaluator_kind=EvaluatorKind.SUPERVISOR)
+        .select_related("project__service", "agency__enterprise")
+        .order_by("owner_completed_at", "pk")[:50]
+    )
+    agency_ids = AgencyService.objects.filter(service__department_id__in=department_ids).values(
+        "agency_id"
+    )
+    agencies = list(
+        Agency.objects.filter(pk__in=agency_ids)
+        .select_related("enterprise")
+        .order_by("-credit_score", "enterprise__uscc")[:50]
+    )
+    sanctions = list(
+        Sanction.objects.filter(running(timezone.localdate()), agency_id__in=agency_ids)
+        .select_related("agency__enterprise")
+        .order_by("ends_on", "pk")
+    )
+    return {
+        "services": services,
+        "contracts": contracts,
+        "agencies": agencies,
+        "sanctions": sanctions,
+    }

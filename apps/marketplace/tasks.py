@@ -38,3 +38,17 @@ def suspend_expired_qualifications() -> dict[str, int]:
     from apps.marketplace.services import suspend_expired_qualifications as suspend
 
     return suspend()
+
+
+@shared_task(name="marketplace.end_award_publicity", acks_late=True)
+def end_award_publicity(project_id: int) -> bool:
+    from apps.marketplace.services import end_award_publicity as end
+
+    return end(project_id=project_id)
+
+
+@shared_task(name="marketplace.lift_ended_sanctions", acks_late=True)
+def lift_ended_sanctions() -> int:
+    from apps.marketplace.services import lift_ended_sanctions as lift
+
+    return lift()

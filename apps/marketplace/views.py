@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,12 +20,13 @@ from apps.identity.selectors import acting_enterprises
 from apps.marketplace import selectors, services
 from apps.marketplace.constants import (
     PUBLIC_PROJECT_STATUSES,
+    BidMode,
     DrawStatus,
     ProjectStatus,
     SelectionMethod,
 )
 from apps.marketplace.forms import AgencyRegistrationForm, NonceForm, ProjectForm, RegistrationForm
-from apps.marketplace.models import Agency, Draw
+from apps.marketplace.models import Agency, Draw, Registration
 from apps.marketplace.permissions import can_manage_project
 
 PAGE_SIZE = 20
@@ -101,6 +104,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         else []
     )
     contract = selectors.get_contract_for_project(project)
+    proposals = selectors.visible_proposals(request.user, project)
     bidding_agencies = (
         [a for a in selectors.acting_agencies(request.user) if a.pk in project.registered_ids]
         if project.method == SelectionMethod.BIDDING and project.status == ProjectStatus.SELECTING
@@ -122,6 +126,19 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         else None,
         "shortlist": shortlist,
         "bids": bids,
+        "in_award_publicity": bool(
+            project.status == ProjectStatus.AWARDED
+            and project.award_publicity_ends_at
+            and timezone.now() < project.award_publicity_ends_at
+        ),
+        "objection_agencies": selectors.objection_agencies(request.user, project),
+        "bidding": selectors.bidding_state(project),
+        "proposals": proposals,
+        "rubric": sorted(project.rubric.items()),
+        "can_score": is_owner
+        and project.method == SelectionMethod.PROPOSAL
+        and project.status == ProjectStatus.SELECTING,
+        "objections": selectors.visible_objections(request.user, project),
         # The registrant count is public only once the list is frozen at the close.
         "show_registrants": draw is not None and draw.status != DrawStatus.COMMITTED,
     }
@@ -209,6 +226,58 @@ def project_bid(request: HttpRequest, project_id: int) -> HttpResponse:
     return redirect("marketplace:project", project_id)
 
 
+@login_required
+@require_POST
+def project_objection(request: HttpRequest, project_id: int) -> HttpResponse:
+    """异议 to the award, during its 公示 period."""
+    try:
+        services.raise_objection(
+            user=request.user,
+            project_id=project_id,
+            agency_id=_int(request.POST.get("agency")) or 0,
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("异议已提交，运营机构将在答复期限内处理"))
+    return redirect("marketplace:project", project_id)
+
+
+@login_required
+@require_POST
+def project_score(request: HttpRequest, project_id: int) -> HttpResponse:
+    """方案择优: the owner scores one proposal on every rubric criterion (``c0``, ``c1``, … in
+    the rubric's sorted order), or, with ``action=select``, awards the highest total."""
+    try:
+        if request.POST.get("action") == "select":
+            services.select_by_rubric(user=request.user, project_id=project_id)
+            done = _("已按综合得分确定中选机构")
+        else:
+            project = selectors.get_project_for(request.user, project_id)
+            criteria = sorted(project.rubric)
+            scores = {}
+            for index, criterion in enumerate(criteria):
+                value = _int(request.POST.get(f"c{index}"))
+                if value is None:
+                    raise DomainError(_("请对每一项评分细则打分"))
+                scores[criterion] = value
+            services.score_registration(
+                user=request.user,
+                project_id=project_id,
+                registration_id=_int(request.POST.get("registration")) or 0,
+                scores=scores,
+            )
+            done = _("评分已保存")
+    except DomainError as error:
+        messages.error(request, error.message)
+    except Registration.DoesNotExist:
+        messages.error(request, _("该报名不存在"))
+    else:
+        messages.success(request, done)
+    return redirect("marketplace:project", project_id)
+
+
 def draw_detail(request: HttpRequest, draw_id: int) -> HttpResponse:
     """The draw's published inputs and result, and how to recompute it."""
     draw = selectors.get_public_draw(draw_id)
@@ -278,10 +347,14 @@ def agency_join(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_new(request: HttpRequest) -> HttpResponse:
-    """The owner's project form (as a person; enterprises post through an agent the same way)."""
-    form = ProjectForm(request.POST or None)
+    """The owner's project form: as a person, or for an enterprise the user may act for (its
+    legal representative, licence administrator or authorised agent, at L3; the service
+    checks)."""
+    enterprises = list(acting_enterprises(request.user))
+    form = ProjectForm(request.POST or None, enterprises=enterprises)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        enterprise = next((e for e in enterprises if e.pk == data["owner"]), None)
         requirements = []
         if data["requirement_code"]:
             requirements.append(
@@ -294,7 +367,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
         try:
             project = services.submit_project(
                 user=request.user,
-                enterprise=None,
+                enterprise=enterprise,
                 service=data["service"],
                 name=data["name"],
                 scope=data["scope"],
@@ -312,6 +385,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 bid_rounds=data["bid_rounds"] or 0,
                 bid_round_minutes=data["bid_round_minutes"] or 0,
                 rubric=data["rubric"],
+                bid_mode=data["bid_mode"] or BidMode.SEALED,
             )
         except DomainError as error:
             form.add_error(None, error.message)
@@ -346,6 +420,36 @@ def contract_action(request: HttpRequest, project_id: int) -> HttpResponse:
                 user=request.user, contract_id=contract.pk, reason=request.POST.get("reason", "")
             )
             done = _("已记录拒签")
+        elif action == "upload":
+            services.upload_contract(
+                user=request.user,
+                contract_id=contract.pk,
+                document=request.FILES.get("document"),
+            )
+            done = _("合同文本已上传，待对方在线确认")
+        elif action == "milestone_add":
+            try:
+                due_on = date.fromisoformat(request.POST.get("due_on", ""))
+            except ValueError as exc:
+                raise DomainError(_("请填写有效的计划完成日期")) from exc
+            services.add_milestone(
+                user=request.user,
+                contract_id=contract.pk,
+                title=request.POST.get("title", ""),
+                due_on=due_on,
+            )
+            done = _("履约节点已添加")
+        elif action in ("milestone_report", "milestone_confirm"):
+            service = (
+                services.report_milestone
+                if action == "milestone_report"
+                else services.confirm_milestone
+            )
+            milestone_id = _int(request.POST.get("milestone")) or 0
+            if not contract.milestones.filter(pk=milestone_id).exists():
+                raise DomainError(_("履约节点不存在"))
+            service(user=request.user, milestone_id=milestone_id)
+            done = _("已更新履约节点")
         elif action == "evaluate":
             services.evaluate_agency(
                 user=request.user,

@@ -1,7 +1,8 @@
 """中介超市 in a real browser (issue 14, Must show): an owner posts a 随机抽取 project, the
 operator publishes it, three agencies register in their own browser contexts, beat closes the
 registration and runs the draw, the public page shows inputs and result, the stand-alone script
-agrees, then contract, completion and the owner's evaluation change the agency's credit."""
+agrees, then (after the award's 公示 period) contract, completion and the owner's evaluation
+change the agency's credit."""
 
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ def test_random_draw_journey(page: Page, browser: Browser, live_server, login, t
         dispatch_due_projects()
     project.refresh_from_db()
     winner = project.winner
+    # and the award's 公示 period ends with no objection: beat opens the contract
+    with time_machine.travel(project.award_publicity_ends_at, tick=False):
+        dispatch_due_projects()
     # then the public page shows the inputs and the result
     page.goto(f"{live_server.url}/marketplace/projects/{project.pk}/")
     page.get_by_role("link", name="查看摇号输入、结果与复算方法").click()

@@ -16,7 +16,7 @@ from apps.marketplace.models import (
     Qualification,
     QualificationGrade,
 )
-from apps.marketplace.services import review_project, submit_project
+from apps.marketplace.services import end_award_publicity, review_project, submit_project
 from tests.core.factories import DepartmentFactory
 from tests.identity.factories import EnterpriseFactory, UserFactory, verified_user
 
@@ -127,3 +127,13 @@ def published_project(service, *, owner=None, operator=None, method="random", **
     owner = owner or l3_user("李娜")
     project = submit_project(user=owner, enterprise=None, service=service, **fields)
     return review_project(operator=operator or operator_user(), project_id=project.pk, approve=True)
+
+
+def after_award_publicity(project):
+    """End the award's 公示 period as beat would (no objection): the contract opens."""
+    import time_machine
+
+    project.refresh_from_db()
+    with time_machine.travel(project.award_publicity_ends_at, tick=False):
+        end_award_publicity(project_id=project.pk)
+    return project.contract

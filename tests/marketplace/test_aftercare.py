@@ -16,7 +16,12 @@ from apps.marketplace.services import (
     select_directly,
 )
 from tests.identity.factories import StaffMembershipFactory
-from tests.marketplace.factories import l3_user, listed_agency, published_project
+from tests.marketplace.factories import (
+    after_award_publicity,
+    l3_user,
+    listed_agency,
+    published_project,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +33,7 @@ def contract(service):
     select_directly(
         user=project.owner_user, project_id=project.pk, agency_id=agency.pk, price=Decimal(18000)
     )
+    after_award_publicity(project)
     return Contract.objects.get()
 
 

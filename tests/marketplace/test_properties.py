@@ -1,5 +1,6 @@
 """Random sequences of project actions keep the project consistent and disclose nothing early
-(unpublished registrant lists, the server seed before the draw, sealed bids before opening)."""
+(unpublished registrant lists, the server seed before the draw, sealed bids before opening,
+proposals before the close, the contract before the award's publicity period ends)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +14,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from apps.core.exceptions import DomainError
 from apps.marketplace.constants import DrawStatus, ProjectStatus
-from apps.marketplace.selectors import draw_document, visible_bids
+from apps.marketplace.models import Contract
+from apps.marketplace.selectors import draw_document, visible_bids, visible_proposals
 from apps.marketplace.services import (
     close_registration,
     place_bid,
@@ -67,9 +69,15 @@ def _check(project, clock):
             assert draw.result == [project.winner.uscc]
     if project.status == ProjectStatus.AWAITING_PICK:
         assert set(project.shortlist) <= {e["uscc"] for e in draw.registrants}
+    if project.status == ProjectStatus.AWARDED and clock < project.award_publicity_ends_at:
+        assert not Contract.objects.filter(project=project).exists()
     with time_machine.travel(clock, tick=False):
         for bid in visible_bids(AnonymousUser(), project):
             assert project.bid_round_window(bid.round_number)[1] <= clock
+        # Proposals: never public; the owner sees none before the close.
+        assert visible_proposals(AnonymousUser(), project) == []
+        if clock < project.registration_closes_at:
+            assert visible_proposals(project.owner_user, project) == []
 
 
 @settings(
@@ -89,7 +97,10 @@ def test_random_action_sequences_stay_consistent(method, actions):
             try:
                 if action == "register":
                     register_for_project(
-                        user=agency.submitted_by, project_id=project.pk, agency_id=agency.pk
+                        user=agency.submitted_by,
+                        project_id=project.pk,
+                        agency_id=agency.pk,
+                        proposal=f"方案{index}",
                     )
                 elif action == "bid":
                     clock = max(clock, project.selection_at)

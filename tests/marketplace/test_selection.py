@@ -56,9 +56,9 @@ def test_beat_closes_registration_and_runs_the_random_draw(service):
         again = dispatch_due_projects()
     # then
     assert (closed, selected, again) == (
-        {"closing": 1, "selecting": 0},
-        {"closing": 0, "selecting": 1},
-        {"closing": 0, "selecting": 0},
+        {"closing": 1, "selecting": 0, "contracts": 0, "overdue_objections": 0},
+        {"closing": 0, "selecting": 1, "contracts": 0, "overdue_objections": 0},
+        {"closing": 0, "selecting": 0, "contracts": 0, "overdue_objections": 0},
     )
     project.refresh_from_db()
     draw = project.draw

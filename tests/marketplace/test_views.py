@@ -18,7 +18,12 @@ from apps.marketplace.services import (
     submit_project,
 )
 from tests.identity.factories import EnterpriseFactory
-from tests.marketplace.factories import l3_user, listed_agency, published_project
+from tests.marketplace.factories import (
+    after_award_publicity,
+    l3_user,
+    listed_agency,
+    published_project,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +286,7 @@ def test_contract_actions_and_public_blacklist(client, service, django_assert_ma
     select_directly(
         user=project.owner_user, project_id=project.pk, agency_id=agency.pk, price=Decimal(9000)
     )
+    after_award_publicity(project)
     url = reverse("marketplace:contract", args=[project.pk])
     # when: a stranger tries, then both sides confirm
     client.force_login(l3_user())
@@ -330,7 +336,9 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     client.force_login(l3_user())
     refused = client.get(queue)
     client.force_login(operator)
-    with django_assert_max_num_queries(10):
+    # session, user, permissions (2), memberships, agencies with services and certificates
+    # (3), projects, pending objections, sanctions in force
+    with django_assert_max_num_queries(11):
         page = client.get(queue)
     client.post(
         reverse("marketplace_office:agency_review", args=[pending.pk]), {"decision": "approve"}
@@ -345,6 +353,40 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     assert Agency.objects.get().status == AgencyStatus.PUBLICITY
     assert Project.objects.get().status == ProjectStatus.RETURNED
     assert AgencyService.objects.count() == 1
+
+
+def test_operator_signs_in_at_the_staff_sign_in_and_lands_on_the_review_queue(
+    client, service, operator
+):
+    """The operator holds a permission, not a department membership: the portal sign-in sends
+    /office/ pages to the staff sign-in, which must return the operator to the queue."""
+    # given: a project waiting for review
+    submit_project(
+        user=l3_user(),
+        enterprise=None,
+        service=service,
+        name="待发布项目",
+        scope="x",
+        requirements=[],
+        budget=1000,
+        time_limit_days=5,
+        method="random",
+        registration_closes_at=timezone.now() + timedelta(hours=1),
+        selection_at=timezone.now() + timedelta(hours=2),
+    )
+    queue = reverse("marketplace_office:queue")
+    # when: the operator opens the portal sign-in with the queue as ``next``
+    portal = client.get(f"/accounts/login/?next={queue}")
+    response = client.post(
+        portal["Location"],
+        {"username": operator.username, "password": "correct-horse-battery"},
+        follow=True,
+    )
+    # then: the staff sign-in returns the operator to the queue, with the publish button
+    assert portal["Location"].startswith("/office/login/")
+    assert response.redirect_chain[-1][0] == queue
+    assert "待发布项目" in response.content.decode()
+    assert "发布" in response.content.decode()
 
 
 def test_bid_through_the_page_and_late_bid_refused(client, service):
@@ -367,3 +409,73 @@ def test_bid_through_the_page_and_late_bid_refused(client, service):
     assert "提交报价" in page
     assert Bid.objects.get().price == 70000
     assert "竞价已截止，出价无效" in late.content.decode()
+
+
+def _project_form_data(service, **extra):
+    closes = timezone.localtime() + timedelta(days=2)
+    return {
+        "name": "单位环评项目",
+        "service": service.pk,
+        "scope": "报告表",
+        "budget": "80000",
+        "time_limit_days": 30,
+        "method": "random",
+        "registration_closes_at": closes.strftime("%Y-%m-%dT%H:%M"),
+        "selection_at": (closes + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "big_list_size": 0,
+        "small_list_size": 0,
+        "bid_rounds": 0,
+        "bid_round_minutes": 0,
+        **extra,
+    }
+
+
+def test_enterprise_owner_through_its_authorised_agent_at_l3(client, service):
+    from tests.identity.factories import AgentAuthorisationFactory
+
+    # given: an enterprise with an authorised agent at L3, and one the user has nothing to do with
+    agent = l3_user("经办人小陈")
+    authorisation = AgentAuthorisationFactory(agent=agent)
+    enterprise = authorisation.enterprise
+    foreign = EnterpriseFactory()
+    client.force_login(agent)
+    # when: the form offers the enterprise; posting for it, then for the foreign one
+    form = client.get(reverse("marketplace:project_new")).content.decode()
+    url = reverse("marketplace:project_new")
+    client.post(url, _project_form_data(service, owner=enterprise.pk))
+    foreign_post = client.post(
+        reverse("marketplace:project_new"), _project_form_data(service, owner=foreign.pk)
+    )
+    # then: the project belongs to the enterprise; the foreign choice is not even offered
+    assert enterprise.name in form
+    assert foreign.name not in form
+    project = Project.objects.get()
+    assert (project.owner_enterprise, project.owner_name) == (enterprise, enterprise.name)
+    assert project.owner_user == agent
+    assert foreign_post.status_code == 200
+    submitted = AuditEvent.objects.get(action="marketplace.project_submitted")
+    assert submitted.data["owner_uscc"] == enterprise.uscc
+    # and another agent of the same enterprise manages it too; the legal representative as well
+    from apps.marketplace.permissions import can_manage_project
+
+    assert can_manage_project(enterprise.legal_representative, project) is False  # below L3
+    colleague = l3_user("经办人小林")
+    AgentAuthorisationFactory(agent=colleague, enterprise=enterprise)
+    assert can_manage_project(colleague, project) is True
+
+
+def test_enterprise_owner_refused_below_l3(client, service):
+    from tests.identity.factories import AgentAuthorisationFactory, verified_user
+
+    # given: an authorised agent whose real-name level is below L3
+    agent = verified_user("经办人小吴")
+    enterprise = AgentAuthorisationFactory(agent=agent).enterprise
+    client.force_login(agent)
+    # when
+    response = client.post(
+        reverse("marketplace:project_new"), _project_form_data(service, owner=enterprise.pk)
+    )
+    # then: refused with the reason, nothing created
+    assert response.status_code == 200
+    assert "您无权代表该单位发布项目" in response.content.decode()
+    assert Project.objects.count() == 0

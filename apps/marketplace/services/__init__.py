@@ -16,6 +16,17 @@ from apps.marketplace.services.agencies import (
     save_intermediary_service,
     suspend_expired_qualifications,
 )
+from apps.marketplace.services.award import (
+    end_award_publicity,
+    handle_objection,
+    raise_objection,
+)
+from apps.marketplace.services.milestones import (
+    add_milestone,
+    confirm_milestone,
+    report_milestone,
+    upload_contract,
+)
 from apps.marketplace.services.projects import (
     register_for_project,
     review_project,
@@ -23,6 +34,7 @@ from apps.marketplace.services.projects import (
     submit_project,
     validate_requirements,
 )
+from apps.marketplace.services.sanctions import lift_ended_sanctions, lift_sanction
 from apps.marketplace.services.selection import (
     close_registration,
     dispatch_due_projects,
@@ -35,20 +47,28 @@ from apps.marketplace.services.selection import (
 )
 
 __all__ = [
+    "add_milestone",
     "close_registration",
     "confirm_completion",
     "confirm_contract",
+    "confirm_milestone",
     "credit_components",
     "declare_agency_service",
     "dispatch_due_projects",
     "end_agency_publicity",
+    "end_award_publicity",
     "evaluate_agency",
+    "handle_objection",
     "impose_sanction",
+    "lift_ended_sanctions",
+    "lift_sanction",
     "pick_from_shortlist",
     "place_bid",
+    "raise_objection",
     "refuse_contract",
     "register_agency",
     "register_for_project",
+    "report_milestone",
     "review_agency",
     "review_project",
     "run_selection",
@@ -59,5 +79,6 @@ __all__ = [
     "set_owner_nonce",
     "submit_project",
     "suspend_expired_qualifications",
+    "upload_contract",
     "validate_requirements",
 ]

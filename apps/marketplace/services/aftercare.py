@@ -30,9 +30,9 @@ from apps.marketplace.permissions import (
     can_act_for_enterprise,
     can_manage_project,
     can_supervise_service,
-    is_operator,
 )
 from apps.marketplace.services.common import setting
+from apps.marketplace.services.sanctions import may_decide_sanctions
 
 DEFAULT_WEIGHTS = {"supervisor": 70, "credit": 10, "social": 20}
 SANCTION_POINTS = {
@@ -54,7 +54,7 @@ def open_contract(project: Project) -> Contract:
     )
 
 
-def _side(user: Any, contract: Contract) -> str:
+def contract_side(user: Any, contract: Contract) -> str:
     if can_manage_project(user, contract.project):
         return "owner"
     if can_act_for_enterprise(user, contract.agency.enterprise):
@@ -62,7 +62,7 @@ def _side(user: Any, contract: Contract) -> str:
     raise DomainError(_("您不是该合同的当事方"), code="forbidden")
 
 
-def _lock_contract(contract_id: int) -> Contract:
+def lock_contract(contract_id: int) -> Contract:
     return (
         Contract.objects.select_for_update(of=("self",))
         .select_related("project__owner_enterprise", "project__service", "agency__enterprise")
@@ -73,8 +73,8 @@ def _lock_contract(contract_id: int) -> Contract:
 @transaction.atomic(durable=True)
 def confirm_contract(*, user: Any, contract_id: int) -> Contract:
     """Each side confirms the contract online; it is signed when both have."""
-    contract = _lock_contract(contract_id)
-    side = _side(user, contract)
+    contract = lock_contract(contract_id)
+    side = contract_side(user, contract)
     if contract.status != ContractStatus.AWAITING_SIGNATURE:
         raise DomainError(_("合同不在待签订状态"), code="invalid_state")
     if timezone.now() > contract.sign_by:
@@ -93,8 +93,8 @@ def confirm_contract(*, user: Any, contract_id: int) -> Contract:
 def refuse_contract(*, user: Any, contract_id: int, reason: str) -> Contract:
     """The winner refuses to sign: recorded as misconduct (a warning and its credit points);
     the 行业主管部门 may impose more through ``impose_sanction``."""
-    contract = _lock_contract(contract_id)
-    if _side(user, contract) != "agency":
+    contract = lock_contract(contract_id)
+    if contract_side(user, contract) != "agency":
         raise DomainError(_("只有中选机构可以拒签"), code="forbidden")
     if contract.status != ContractStatus.AWAITING_SIGNATURE:
         raise DomainError(_("合同不在待签订状态"), code="invalid_state")
@@ -121,10 +121,12 @@ def refuse_contract(*, user: Any, contract_id: int, reason: str) -> Contract:
 @transaction.atomic(durable=True)
 def confirm_completion(*, user: Any, contract_id: int) -> Contract:
     """Completion is confirmed by both sides."""
-    contract = _lock_contract(contract_id)
-    side = _side(user, contract)
+    contract = lock_contract(contract_id)
+    side = contract_side(user, contract)
     if contract.status != ContractStatus.SIGNED:
         raise DomainError(_("合同尚未签订或已完成"), code="invalid_state")
+    if contract.milestones.filter(confirmed_at__isnull=True).exists():
+        raise DomainError(_("尚有履约节点未经业主确认"), code="milestones_open")
     setattr(contract, f"{side}_completed_at", timezone.now())
     if contract.owner_completed_at and contract.agency_completed_at:
         contract.status = ContractStatus.COMPLETED
@@ -185,7 +187,7 @@ def _recompute_credit(agency: Agency, *, reason: str) -> CreditChange | None:
 @transaction.atomic(durable=True)
 def evaluate_agency(*, user: Any, contract_id: int, score: int, comment: str = "") -> Evaluation:
     """The owner rates the agency after completion; the 行业主管部门 evaluates too."""
-    contract = _lock_contract(contract_id)
+    contract = lock_contract(contract_id)
     if contract.status != ContractStatus.COMPLETED:
         raise DomainError(_("服务完成后才能评价"), code="invalid_state")
     if can_manage_project(user, contract.project):
@@ -218,18 +220,26 @@ def evaluate_agency(*, user: Any, contract_id: int, score: int, comment: str = "
 
 @transaction.atomic(durable=True)
 def impose_sanction(
-    *, user: Any, agency_id: int, kind: str, reason: str, ends_on: date | None = None
+    *,
+    user: Any = None,
+    agency_id: int,
+    kind: str,
+    reason: str,
+    ends_on: date | None = None,
+    api_client: Any = None,
 ) -> Sanction:
     """警告 / 暂停承接 / 清退 / 黑名单, with reason and period; public. The operator or a
-    行业主管部门 of a service the agency offers decides."""
+    行业主管部门 of a service the agency offers decides (a person, or the department's system
+    through ``api_client``)."""
     agency = Agency.objects.select_for_update().get(pk=agency_id)
-    department_ids = set(agency.services.values_list("service__department_id", flat=True))
-    if not (is_operator(user) or any(can_supervise_service(user, d) for d in department_ids)):
+    if not may_decide_sanctions(user, agency, api_client):
         raise DomainError(_("您无权对该机构作出惩戒"), code="forbidden")
     if kind not in SanctionKind.values or not reason.strip():
         raise DomainError(_("请选择惩戒类型并说明事由"), code="invalid")
     if kind == SanctionKind.SUSPENSION and ends_on is None:
         raise DomainError(_("暂停承接须设置期限"), code="invalid")
+    if ends_on is not None and ends_on < timezone.localdate():
+        raise DomainError(_("惩戒期限不得早于今天"), code="invalid")
     sanction = Sanction.objects.create(
         agency=agency,
         kind=kind,
@@ -238,7 +248,7 @@ def impose_sanction(
         ends_on=ends_on,
         decided_by=user,
     )
-    if kind == SanctionKind.SUSPENSION:
+    if kind == SanctionKind.SUSPENSION and agency.status != AgencyStatus.EXPELLED:
         agency.status = AgencyStatus.SUSPENDED
     elif kind in (SanctionKind.EXPULSION, SanctionKind.BLACKLIST):
         agency.status = AgencyStatus.EXPELLED
@@ -248,6 +258,11 @@ def impose_sanction(
         actor=user,
         action="marketplace.sanction_imposed",
         obj=sanction,
-        data={"uscc": agency.enterprise.uscc, "kind": kind, "reason": sanction.reason},
+        data={
+            "uscc": agency.enterprise.uscc,
+            "kind": kind,
+            "reason": sanction.reason,
+            "api_client": api_client.pk if api_client is not None else None,
+        },
     )
     return sanction

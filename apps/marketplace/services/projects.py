@@ -17,6 +17,7 @@ from apps.core.exceptions import DomainError
 from apps.identity.models import Enterprise
 from apps.marketplace import drawing
 from apps.marketplace.constants import (
+    BidMode,
     DrawPurpose,
     DrawStatus,
     ProjectStatus,
@@ -124,6 +125,7 @@ def submit_project(
     bid_rounds: int = 0,
     bid_round_minutes: int = 0,
     rubric: Mapping[str, int] | None = None,
+    bid_mode: str = BidMode.SEALED,
 ) -> Project:
     """The owner posts a project; it waits for the operator's review."""
     if enterprise is not None and not can_act_for_enterprise(user, enterprise):
@@ -152,6 +154,8 @@ def submit_project(
         bid_round_minutes=bid_round_minutes,
         rubric=rubric,
     )
+    if bid_mode not in BidMode.values:
+        raise DomainError(_("竞价方式无效"), code="invalid")
     cleaned = validate_requirements(service, requirements)
     person = getattr(user, "person", None)
     project = Project.objects.create(
@@ -175,6 +179,7 @@ def submit_project(
         small_list_size=small_list_size,
         bid_rounds=bid_rounds,
         bid_round_minutes=bid_round_minutes,
+        bid_mode=bid_mode if method == SelectionMethod.BIDDING else BidMode.SEALED,
         rubric={str(k): int(v) for k, v in rubric.items()},
         status=ProjectStatus.SUBMITTED,
     )
@@ -182,7 +187,12 @@ def submit_project(
         actor=user,
         action="marketplace.project_submitted",
         obj=project,
-        data={"number": project.number, "method": method, "service": service.code},
+        data={
+            "number": project.number,
+            "method": method,
+            "service": service.code,
+            "owner_uscc": enterprise.uscc if enterprise else None,
+        },
     )
     return project
 

@@ -1,19 +1,22 @@
 """选取: closing registration, the draw, each selection method and the award (DOMAIN.md §6.2 5).
 
 Beat calls ``dispatch_due_projects`` every minute; it enqueues ``marketplace.close_registration``
-and ``marketplace.run_selection`` by name for projects whose announced time has come. Both tasks
-lock the project row and return early unless the project is still in the state they act on, so
-a second run (retry, overlapping beat) changes nothing.
+and ``marketplace.run_selection`` by name for projects whose announced time has come, and
+``marketplace.end_award_publicity`` for awards whose 公示 period is over. The tasks lock the
+project row and return early unless the project is still in the state they act on, so a second
+run (retry, overlapping beat) changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,12 +24,16 @@ from apps.audit.models import AuditChainHead
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
 from apps.core.queue import enqueue
-from apps.marketplace import drawing
-from apps.marketplace.constants import DrawStatus, ProjectStatus, SelectionMethod
+from apps.marketplace import beacon, drawing
+from apps.marketplace.constants import BidMode, DrawStatus, ProjectStatus, SelectionMethod
 from apps.marketplace.models import Agency, Bid, Draw, Project, Registration
 from apps.marketplace.permissions import can_act_for_enterprise, can_manage_project
-from apps.marketplace.services.aftercare import open_contract
-from apps.marketplace.services.common import eligibility_problem
+from apps.marketplace.services.award import (
+    projects_due_for_contract,
+    publicity_end,
+    remind_overdue_objections,
+)
+from apps.marketplace.services.common import eligibility_problem, setting
 from apps.notifications.services import notify_users
 
 logger = logging.getLogger(__name__)
@@ -53,7 +60,15 @@ def dispatch_due_projects() -> dict[str, int]:
     ]
     for project_id in selecting:
         enqueue("marketplace.run_selection", project_id)
-    return {"closing": len(closing), "selecting": len(selecting)}
+    contracts = projects_due_for_contract(now)
+    for project_id in contracts:
+        enqueue("marketplace.end_award_publicity", project_id)
+    return {
+        "closing": len(closing),
+        "selecting": len(selecting),
+        "contracts": len(contracts),
+        "overdue_objections": remind_overdue_objections(now),
+    }
 
 
 def _fail(project: Project, reason: str) -> None:
@@ -76,21 +91,35 @@ def _fail(project: Project, reason: str) -> None:
 def _award(
     project: Project, agency: Agency, *, price: Decimal | None, note: str, actor: Any
 ) -> None:
+    """中选公告 with its 公示 period; the contract opens when the period ends (award.py)."""
     project.status = ProjectStatus.AWARDED
     project.winner = agency
     project.award_price = price
     project.award_note = note
     project.awarded_at = timezone.now()
+    project.award_publicity_ends_at = publicity_end(project.awarded_at)
     project.save(
-        update_fields=["status", "winner", "award_price", "award_note", "awarded_at", "updated_at"]
+        update_fields=[
+            "status",
+            "winner",
+            "award_price",
+            "award_note",
+            "awarded_at",
+            "award_publicity_ends_at",
+            "updated_at",
+        ]
     )
-    open_contract(project)
+    registrants = project.registrations.values_list("acting_user_id", flat=True)
     notify_users(
-        recipients=[project.owner_user_id, agency.submitted_by_id],
+        recipients=[project.owner_user_id, agency.submitted_by_id, *registrants],
         key=f"marketplace.awarded:{project.pk}",
         kind="marketplace.awarded",
         title=_("中选公告：%(name)s") % {"name": project.name},
-        body=_("中选机构：%(agency)s") % {"agency": agency.enterprise.name},
+        body=_("中选机构：%(agency)s。公示期至 %(date)s，期间可对中选结果提出异议。")
+        % {
+            "agency": agency.enterprise.name,
+            "date": timezone.localtime(project.award_publicity_ends_at).strftime("%Y-%m-%d %H:%M"),
+        },
         url=f"/marketplace/projects/{project.pk}/",
     )
     record_audit_event(
@@ -102,6 +131,7 @@ def _award(
             "price": str(price) if price is not None else None,
             "method": project.method,
             "note": note,
+            "publicity_ends_at": project.award_publicity_ends_at.isoformat(),
         },
     )
 
@@ -193,12 +223,30 @@ def close_registration(*, project_id: int) -> bool:
         return True
 
 
+def _external_value_ready(draw: Draw, project: Project, now) -> bool:
+    """Mix in the external public value (beacon.py) once it is published; wait for it up to
+    MARKETPLACE_BEACON_WAIT_MINUTES after the selection time, then go on without it, saying
+    why. Returns False while waiting (beat retries every minute)."""
+    source = beacon.configured()
+    if source is None or draw.external_value or draw.external_source:
+        return True
+    found = source(draw.frozen_at or project.registration_closes_at)
+    if found is not None:
+        draw.external_value, draw.external_source = found[0][:256], found[1][:300]
+        return True
+    waited = now - project.selection_at
+    if waited < timedelta(minutes=setting("MARKETPLACE_BEACON_WAIT_MINUTES", 30)):
+        return False
+    draw.external_source = _("外部公共随机值在等待期内未能取得，仅使用报名截止时的公共随机值")
+    return True
+
+
 def _run_draw(draw: Draw) -> list[str]:
     result = drawing.run_draw(
         server_seed=draw.server_seed,
         usccs=[e["uscc"] for e in draw.registrants],
         owner_nonce=draw.owner_nonce,
-        public_value=draw.public_value,
+        public_value=drawing.combined_public_value(draw.public_value, draw.external_value),
         picks=draw.picks,
         version=draw.algorithm_version,
     )
@@ -214,6 +262,8 @@ def _run_draw(draw: Draw) -> list[str]:
             "server_seed": draw.server_seed,
             "owner_nonce": draw.owner_nonce,
             "public_value": draw.public_value,
+            "external_value": draw.external_value,
+            "external_source": draw.external_source,
             "list_hash": draw.list_hash,
             "result": result,
         },
@@ -260,7 +310,7 @@ def run_selection(*, project_id: int) -> bool:
             )
             return True
         draw = Draw.objects.select_for_update().get(project=project)
-        if draw.status != DrawStatus.FROZEN:
+        if draw.status != DrawStatus.FROZEN or not _external_value_ready(draw, project, now):
             return False
         result = _run_draw(draw)
         if project.method == SelectionMethod.RANDOM:
@@ -329,13 +379,19 @@ def select_directly(
 
 @transaction.atomic
 def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> Bid:
-    """竞价: one sealed bid per agency per round, accepted only while the round is open by
-    the server's clock; a later round's bid may not exceed the agency's previous bid."""
-    now = timezone.now()
+    """竞价: one bid per agency per round, accepted only while the round is open by the
+    server's clock; a later round's bid may not exceed the agency's previous bid. Sealed
+    rounds hide the bids until the round closes. Open rounds show the current lowest price, and
+    a bid must go below it: the project row is locked so two concurrent bids are compared one
+    after the other (the clock is read after the lock, so a bid that waited past the close is
+    refused)."""
     agency = Agency.objects.select_related("enterprise").get(pk=agency_id)
     if not can_act_for_enterprise(user, agency.enterprise):
         raise DomainError(_("您无权代表该机构出价"), code="forbidden")
     project = Project.objects.get(pk=project_id)
+    if project.bid_mode == BidMode.OPEN:
+        project = Project.objects.select_for_update().get(pk=project_id)
+    now = timezone.now()
     if project.method != SelectionMethod.BIDDING or project.status != ProjectStatus.SELECTING:
         raise DomainError(_("该项目不在竞价阶段"), code="invalid_state")
     if not project.registrations.filter(agency=agency).exists():
@@ -351,6 +407,13 @@ def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> 
         raise DomainError(_("当前不在竞价时间内"), code="bidding_not_open")
     if not (0 < price <= project.budget):
         raise DomainError(_("报价须大于零且不超过最高限价"), code="invalid_price")
+    if project.bid_mode == BidMode.OPEN:
+        lowest = project.bids.aggregate(lowest=Min("price"))["lowest"]
+        if lowest is not None and price >= lowest:
+            raise DomainError(
+                _("公开竞价的报价须低于当前最低报价 %(price)s 元") % {"price": lowest},
+                code="not_lower",
+            )
     previous = Bid.objects.filter(project=project, agency=agency).order_by("-round_number").first()
     if previous is not None and previous.round_number < round_number and price > previous.price:
         raise DomainError(_("后一轮报价不得高于本机构上一轮报价"), code="invalid_price")
@@ -366,13 +429,11 @@ def place_bid(*, user: Any, project_id: int, agency_id: int, price: Decimal) -> 
             )
     except IntegrityError as exc:
         raise DomainError(_("本轮已出价，每轮只能出价一次"), code="already_bid") from exc
-    # The price stays out of the audit data: bids are sealed until the round closes.
-    record_audit_event(
-        actor=user,
-        action="marketplace.bid_placed",
-        obj=bid,
-        data={"project": project.number, "round": round_number},
-    )
+    # A sealed price stays out of the audit data until the round closes; an open one is public.
+    data = {"project": project.number, "round": round_number}
+    if project.bid_mode == BidMode.OPEN:
+        data["price"] = str(price)
+    record_audit_event(actor=user, action="marketplace.bid_placed", obj=bid, data=data)
     return bid
 
 
