@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import record_audit_event
 from apps.catalog.models import ServiceItem
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.models import Department
 from apps.identity.models import Enterprise
 from apps.marketplace.constants import AgencyServiceStatus, AgencyStatus
@@ -146,7 +147,7 @@ def declare_agency_service(
     missing = holds_requirements(rows, service.legal_requirements(), today)
     if missing:
         raise DomainError(
-            _("资质不满足该中介服务的法定要求：%(codes)s") % {"codes": "、".join(missing)},
+            _("资质不满足该中介服务的法定要求：%(codes)s") % {"codes": join_list(missing)},
             code="qualification_missing",
         )
     for row in rows:
@@ -242,7 +243,7 @@ def suspend_expired_qualifications() -> dict[str, int]:
             if not missing:
                 continue
             offer.status = AgencyServiceStatus.SUSPENDED
-            offer.status_reason = _("资质已过期：%(codes)s") % {"codes": "、".join(missing)}
+            offer.status_reason = _("资质已过期：%(codes)s") % {"codes": join_list(missing)}
             offer.save(update_fields=["status", "status_reason", "updated_at"])
             record_audit_event(
                 actor=None,

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.marketplace.constants import AgencyServiceStatus, AgencyStatus
 from apps.marketplace.models import Agency, AgencyService, IntermediaryService, Qualification
 
@@ -69,5 +70,5 @@ def eligibility_problem(agency: Agency, service: IntermediaryService, day: date)
         return _("机构未登记或已暂停该项中介服务")
     missing = holds_requirements(offer.qualifications.all(), service.legal_requirements(), day)
     if missing:
-        return _("机构资质不满足要求：%(codes)s") % {"codes": "、".join(missing)}
+        return _("机构资质不满足要求：%(codes)s") % {"codes": join_list(missing)}
     return ""
