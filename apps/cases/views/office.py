@@ -77,7 +77,15 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "cases/office/queue.html",
         {
             "office_section": "cases",
-            "rows": [(case, selectors.sla_figures(case)) for case in rows[:PAGE_SIZE]],
+            "rows": [
+                (
+                    case,
+                    selectors.sla_figures(case),
+                    selectors.status_label(case),
+                    selectors.channel_label(case),
+                )
+                for case in rows[:PAGE_SIZE]
+            ],
             "filters": filters,
             "groups": [
                 (selectors.QUEUE_PENDING, _("待受理（收件后未受理）")),
