@@ -188,14 +188,34 @@ QUEUE_STATES = list(OFFICE_QUEUE_STATES)
 Membership = tuple[int, int | None, str, str]
 
 
-def queue_memberships(user: Any) -> list[Membership]:
-    """(department, hall, role, region code) of the memberships that give a queue (one query)."""
+QUEUE_ROLES = (*CLERK_ROLES, StaffRole.SUPERVISOR)
+
+
+def staff_memberships(user: Any) -> list[Membership]:
+    """(department, hall, role, region code) of every active staff membership (one query);
+    the office pages check them once and pass them on (``queue_memberships``)."""
     if not getattr(user, "is_authenticated", False):
         return []
     return list(
-        user.memberships.filter(
-            is_active=True, role__in=[*CLERK_ROLES, StaffRole.SUPERVISOR]
-        ).values_list("department_id", "hall_id", "role", "department__region__code")
+        user.memberships.filter(is_active=True, role__in=list(STAFF_READ_ROLES)).values_list(
+            "department_id", "hall_id", "role", "department__region__code"
+        )
+    )
+
+
+def queue_memberships(
+    user: Any, memberships: Iterable[Membership] | None = None
+) -> list[Membership]:
+    """The memberships that give a queue: of ``memberships`` (``staff_memberships`` already
+    read in this request), else one query."""
+    if memberships is not None:
+        return [m for m in memberships if m[2] in QUEUE_ROLES]
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        user.memberships.filter(is_active=True, role__in=list(QUEUE_ROLES)).values_list(
+            "department_id", "hall_id", "role", "department__region__code"
+        )
     )
 
 
@@ -254,11 +274,16 @@ def _urgency() -> Any:
     )
 
 
-def list_queue_for_clerk(user: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
+def list_queue_for_clerk(
+    user: Any,
+    filters: QueueFilters | None = None,
+    staff: Iterable[Membership] | None = None,
+) -> QuerySet[Case]:
     """The hall queue. By default what needs the clerk now (``todo_states``), most urgent
-    first; 全部在办 (``QUEUE_LIVE``) and single statuses list the oldest first."""
+    first; 全部在办 (``QUEUE_LIVE``) and single statuses list the oldest first. ``staff``: the
+    user's ``staff_memberships`` when the caller has read them."""
     filters = filters or QueueFilters()
-    memberships = queue_memberships(user)
+    memberships = queue_memberships(user, staff)
     qs = Case.objects.filter(queue_scope(user, filters.scope, memberships))
     group = filters.group
     if group == QUEUE_TODO:

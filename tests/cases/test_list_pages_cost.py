@@ -60,19 +60,20 @@ def test_my_cases_and_the_queue_cost_the_same_for_few_and_a_full_page(
             )
     cache.clear()
     counts = []
-    # when / then: my cases: the session and the user (cached session: the user only), the
-    # enterprises the person represents, the page of cases with their items and departments
+    # when / then: my cases: the user (the session is cached), the enterprises the person
+    # represents, the page of cases with their items and departments
     for applicant, rows in ((few, 2), (many, PAGE_SIZE)):
         count, html = _queries(
-            _logged_in(applicant), reverse("cases:mine"), django_assert_max_num_queries, 4
+            _logged_in(applicant), reverse("cases:mine"), django_assert_max_num_queries, 3
         )
         assert html.count('data-testid="case-row"') == rows
         assert "已受理" in html or "审查中" in html
         counts.append(count)
     assert counts[0] == counts[1]
-    # the clerk's queue (every live case of the department): session, user, memberships
-    # (scope and the statuses the clerk acts on), the page; nothing per row
+    # the clerk's queue (every live case of the department): the user (the session is
+    # cached), the staff memberships (read once for the access check and the queue's scope),
+    # the page; nothing per row
     url = reverse("office-cases:queue") + "?status=live"
-    _, html = _queries(_logged_in(clerk), url, django_assert_max_num_queries, 6)
+    _, html = _queries(_logged_in(clerk), url, django_assert_max_num_queries, 3)
     assert html.count('data-testid="case-row"') == 2 + PAGE_SIZE + 1  # none done yet
     assert "网上申报" in html

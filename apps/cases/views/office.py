@@ -46,8 +46,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required(login_url=OFFICE_LOGIN_URL)
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not selectors.staff_department_ids(request.user):
+        memberships = selectors.staff_memberships(request.user)
+        if not memberships:
             raise PermissionDenied
+        request.staff_memberships = memberships  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -68,9 +70,9 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     page = page_number(request)
     rows = list(
-        selectors.list_queue_for_clerk(request.user, filters)[
-            (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
-        ]
+        selectors.list_queue_for_clerk(
+            request.user, filters, getattr(request, "staff_memberships", None)
+        )[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
     )
     return render(
         request,
