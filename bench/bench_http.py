@@ -35,8 +35,13 @@ BASE_DIR = Path(settings.BASE_DIR)
 PERF_DIR = Path(os.environ.get("PERF_DIR", BASE_DIR.parent / "shared" / "perf"))
 SIZES = [int(n) for n in os.environ.get("BENCH_HTTP_SIZES", "10000,100000").split(",")]
 SECONDS = os.environ.get("BENCH_HTTP_SECONDS", "8")
-FLOOR_DB = "govportal_bench_floor"
+# The floor's own database (one per engineer on a shared machine, like DATABASE_URL).
+FLOOR_DB = os.environ.get("BENCH_FLOOR_DB", "govportal_bench_floor")
 WORKERS = "2"
+# Requests per path and worker sent before measuring: every worker has loaded the search
+# tokenizer, compiled the templates and filled the caches of every measured path, so the
+# figures are the steady state a server reaches in its first seconds, not its start-up.
+WARM_ROUNDS = int(os.environ.get("BENCH_HTTP_WARM_ROUNDS", "6"))
 
 # The public catalogue endpoints of ../shared/perf/endpoints.txt, plus the guide page and the
 # signed-in pages (issue 15 §1).
@@ -200,9 +205,31 @@ def _gov_env(static_root: Path) -> dict[str, str]:
     }
 
 
+def _warm(gov: str, lines: list[str], cookie: str = "") -> None:
+    """Every path of ``lines`` requested ``WARM_ROUNDS`` × workers times, 4 at once (so each
+    gunicorn worker gets its share), before ``ratio.sh`` measures; a non-2xx fails the bench."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [path for line in lines for path in line.split()[1:]]
+    headers = {"Cookie": cookie} if cookie else {}
+
+    def get(path: str) -> None:
+        request = urllib.request.Request(gov + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(get, paths * WARM_ROUNDS * int(WORKERS)))
+
+
+def _load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
 def _run_ratio(gov: str, floor: str, lines: list[str], workdir: Path, cookie: str = "") -> str:
     endpoints = workdir / "endpoints.txt"
     endpoints.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _warm(gov, lines, cookie)
     env = dict(os.environ)
     if cookie:
         shim = workdir / "shim"
@@ -223,6 +250,7 @@ def _run_ratio(gov: str, floor: str, lines: list[str], workdir: Path, cookie: st
 
 def _results(output: str, **extra: object) -> list[dict]:
     rows = []
+    load = _load_average()  # right after the run: the machine is shared
     for line in output.splitlines():
         match = _LINE.match(line.strip())
         if match is None:
@@ -235,6 +263,7 @@ def _results(output: str, **extra: object) -> list[dict]:
                 "non_2xx": int(match["bad"]) if match["bad"].isdigit() else match["bad"],
                 "floor_req_per_s": float(match["floor"]),
                 "ratio": float(match["ratio"]),
+                "load_average": load,
                 **extra,
             }
         )
@@ -303,14 +332,14 @@ def http_ratios() -> list[dict]:
                 public = [line for line in PUBLIC.splitlines() if line and not line.startswith("#")]
                 public.append("guide " + " ".join(_guide_paths()))
                 extra = {"generated_items": generated, "published_items": published}
-                results += _results(_run_ratio(gov, floor, public, workdir), **extra)
-                results += _results(
-                    _run_ratio(gov, floor, ["my_cases /cases/mine/"], workdir, citizen), **extra
-                )
-                results += _results(
-                    _run_ratio(gov, floor, ["clerk_queue /office/cases/"], workdir, clerk),
-                    **extra,
-                )
+                # One endpoint a ratio.sh run, so each figure carries the load average of
+                # its own minute.
+                runs = [(line, "") for line in public]
+                runs += [("my_cases /cases/mine/", citizen), ("clerk_queue /office/cases/", clerk)]
+                for line, cookie in runs:
+                    output = _run_ratio(gov, floor, [line], workdir, cookie)
+                    results += _results(output, **extra)
+                    print(output.strip(), f"load {_load_average()}", file=sys.stderr, flush=True)
             finally:
                 servers.stop()
     return results

@@ -89,9 +89,15 @@ def generate_items(*, n: int, department: Department, version: ItemVersion, star
                     for order, m in enumerate(template.materials)
                 ]
             )
-            for item, item_version in zip(items, versions, strict=True):
-                item.current_version = item_version
-            ServiceItem.objects.bulk_update(items, ["current_version"])
+            # One joined UPDATE per batch (bulk_update's CASE over 1,000 ids was most of the
+            # time of a 100,000-item catalogue).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE catalog_serviceitem AS s SET current_version_id = v.id"
+                    " FROM catalog_itemversion AS v"
+                    " WHERE v.item_id = s.id AND s.id = ANY(%s)",
+                    [[item.pk for item in items]],
+                )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_serviceitem")
         cursor.execute("ANALYZE catalog_itemversion")

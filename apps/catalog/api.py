@@ -291,8 +291,11 @@ class ItemListApi(generics.ListAPIView):
             return self.get_queryset().count()
 
     def _rows(self, version_ids: list[int]) -> list[dict[str, Any]]:
-        with self._reading():
-            return catalog_cache.api_rows(version_ids, _serialise_rows)
+        def load(missing: list[int]) -> dict[int, dict[str, Any]]:
+            with self._reading():  # only when a row is not cached: a warm page runs no SQL
+                return _serialise_rows(missing)
+
+        return catalog_cache.api_rows(version_ids, load)
 
     def _reading(self) -> AbstractContextManager[None]:
         if self.request.query_params.get("search", "").strip():

@@ -13,11 +13,13 @@ from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     ExpressionWrapper,
     F,
     FloatField,
     Max,
     Prefetch,
+    Q,
     QuerySet,
     Value,
     When,
@@ -157,6 +159,106 @@ def filter_items(
     if theme:
         queryset = queryset.filter(current_version__themes__code=theme)  # as published
     return queryset
+
+
+@dataclass(frozen=True)
+class BrowseCounts:
+    """How many published items each browse choice finds: by life event / enterprise stage
+    (theme code), department (USCC), the department's region code, administrative level,
+    published item type and audience. Counted once per catalogue generation
+    (``browse_counts``), so a browse page answers its count without aggregating."""
+
+    total: int
+    themes: dict[str, int]
+    departments: dict[str, int]
+    regions: dict[str, int]
+    levels: dict[int, int]
+    item_types: dict[str, int]
+    audiences: dict[str, int]
+
+    def count(
+        self,
+        *,
+        region_code: str = "",
+        audience: str = "",
+        department: str = "",
+        item_type: str = "",
+        level: str = "",
+        theme: str = "",
+    ) -> int | None:
+        """The number of items ``filter_items`` finds with these filters when at most one is
+        set; None for a combination (its count is a query of its own)."""
+        chosen = [
+            name
+            for name, value in (
+                ("region", region_code),
+                ("audience", audience),
+                ("department", department),
+                ("item_type", item_type),
+                ("level", level),
+                ("theme", theme),
+            )
+            if value
+        ]
+        if not chosen:
+            return self.total
+        if len(chosen) > 1:
+            return None
+        if region_code:
+            return sum(self.regions.get(code, 0) for code in region_scope(region_code))
+        if audience:
+            return self.audiences.get(audience, self.total)  # another value filters nothing
+        if department:
+            return self.departments.get(department, 0)
+        if item_type:
+            return self.item_types.get(item_type, 0)
+        if level:
+            if not (level.isascii() and level.isdigit()):
+                return 0
+            return self.levels.get(int(level), 0)
+        return self.themes.get(theme, 0)
+
+
+def browse_counts() -> BrowseCounts:
+    """Count the published catalogue by every browse choice: three grouped queries."""
+    items = ServiceItem.objects.filter(status=ItemStatus.PUBLISHED, current_version__isnull=False)
+    departments: dict[str, int] = {}
+    regions: dict[str, int] = {}
+    levels: dict[int, int] = {}
+    audiences = {ThemeAudience.PERSON.value: 0, ThemeAudience.ENTERPRISE.value: 0}
+    by_department = (
+        items.values_list("department__uscc", "department__region__code", "department__level")
+        .annotate(
+            n=Count("pk"),
+            person=Count("pk", filter=Q(serves_person=True)),
+            enterprise=Count("pk", filter=Q(serves_enterprise=True)),
+        )
+        .order_by()
+    )
+    for uscc, region, level, n, person, enterprise in by_department:
+        departments[uscc] = departments.get(uscc, 0) + n
+        regions[region] = regions.get(region, 0) + n
+        levels[int(level)] = levels.get(int(level), 0) + n
+        audiences[ThemeAudience.PERSON.value] += person
+        audiences[ThemeAudience.ENTERPRISE.value] += enterprise
+    item_types = dict(
+        items.values_list("current_version__item_type").annotate(n=Count("pk")).order_by()
+    )
+    themes = dict(
+        items.filter(current_version__themes__isnull=False)
+        .values_list("current_version__themes__code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return BrowseCounts(
+        total=sum(departments.values()),
+        themes=themes,
+        departments=departments,
+        regions=regions,
+        levels=levels,
+        item_types=item_types,
+        audiences=audiences,
+    )
 
 
 MIN_PRECISE_RESULTS = 3

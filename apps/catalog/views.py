@@ -10,9 +10,11 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -76,98 +78,157 @@ def _browse_context(request: HttpRequest) -> dict[str, object]:
     }
 
 
+# The query parameters the catalogue pages read, with the length each is cut to; links and
+# cache keys carry these alone, so an invented parameter neither shows in a page nor makes a
+# new cache entry.
+_PARAMS = {
+    "q": 100,
+    "event": 32,
+    "audience": 16,
+    "region": 12,
+    "level": 1,
+    "department": 18,
+    "type": 2,
+}
+
+
 def _base_query(request: HttpRequest) -> str:
     """The current query string without ``page``, ready for ``?{base}page=n`` links, so paging
     keeps the search text and every filter."""
-    params = request.GET.copy()
-    params.pop("page", None)
+    params = QueryDict(mutable=True)
+    for name in request.GET:
+        if name in _PARAMS and request.GET.get(name):
+            params[name] = request.GET[name][: _PARAMS[name]]
     encoded = params.urlencode()
     return f"{encoded}&" if encoded else ""
+
+
+def _page_param(request: HttpRequest) -> str:
+    """The page asked for, as ``Paginator.get_page`` reads it (anything else is page 1)."""
+    page = request.GET.get("page", "")[:6]
+    return page if page.isdigit() or page == "last" else ""
 
 
 def _version_ids(queryset: QuerySet[ServiceItem], start: int, stop: int | None) -> list[int]:
     return list(queryset.values_list("current_version_id", flat=True)[start:stop])
 
 
+def _browse_counts() -> selectors.BrowseCounts:
+    """The published catalogue counted by every browse choice, once per catalogue generation
+    (a publish, suspension, resumption or retirement bumps it)."""
+    return catalog_cache.cached_result(
+        catalog_cache.result_key("browse-counts"), selectors.browse_counts
+    )
+
+
+def _cached_body(kind: str, parts: Any, render_body: Any) -> str:
+    """The rendered content of a catalogue page, cached under the catalogue generation and
+    the language: what every visitor sees of the same query (nothing in it depends on who is
+    signed in), so a repeated page costs two cache reads and the layout's render."""
+    key = catalog_cache.result_key(f"body-{kind}", get_language(), parts)
+    return catalog_cache.cached_result(key, render_body)
+
+
+def _page(request: HttpRequest, template: str, body: str) -> HttpResponse:
+    return render(request, template, {"body": mark_safe(body)})  # noqa: S308 - our own render
+
+
 def item_index(request: HttpRequest) -> HttpResponse:
     """Browse by life event / enterprise stage, department, region level, audience."""
     filters = _filters(request)
+    base_query = _base_query(request)
+    page_param = _page_param(request)
 
-    def items() -> QuerySet[ServiceItem]:
-        return selectors.filter_items(selectors.published_items(), **filters).order_by(
-            "department__level", "current_version__name", "implementation_code"
+    def render_body() -> str:
+        def items() -> QuerySet[ServiceItem]:
+            return selectors.filter_items(selectors.published_items(), **filters).order_by(
+                "department__level", "current_version__name", "implementation_code"
+            )
+
+        def count() -> int:
+            counted = _browse_counts().count(**filters)
+            return items().count() if counted is None else counted
+
+        results = catalog_cache.CachedResults(
+            kind="index",
+            params=sorted(filters.items()),
+            compute_ids=lambda start, stop: _version_ids(items(), start, stop),
+            compute_count=count,
+            rows=catalog_cache.item_rows,
+        )
+        page = Paginator(results, PAGE_SIZE).get_page(page_param)
+        context = _browse_context(request)
+        themes: list[Theme] = context["themes"]  # type: ignore[assignment]
+        theme = next((t for t in themes if t.code == filters["theme"]), None)
+        return render_to_string(
+            "catalog/_index_body.html",
+            {
+                "page": page,
+                "filters": filters,
+                "theme": theme,
+                "base_query": base_query,
+                **context,
+            },
         )
 
-    results = catalog_cache.CachedResults(
-        kind="index",
-        params=sorted(filters.items()),
-        compute_ids=lambda start, stop: _version_ids(items(), start, stop),
-        compute_count=lambda: items().count(),
-        rows=catalog_cache.item_rows,
-    )
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = _browse_context(request)
-    themes: list[Theme] = context["themes"]  # type: ignore[assignment]
-    theme = next((t for t in themes if t.code == filters["theme"]), None)
-    return render(
-        request,
-        "catalog/item_index.html",
-        {
-            "page": page,
-            "filters": filters,
-            "theme": theme,
-            "base_query": _base_query(request),
-            **context,
-        },
-    )
+    body = _cached_body("index", (sorted(filters.items()), page_param, base_query), render_body)
+    return _page(request, "catalog/item_index.html", body)
 
 
 def item_search(request: HttpRequest) -> HttpResponse:
     """Search page; empty or nonsense queries get suggestions, never an error."""
     filters = _filters(request)
-    text = request.GET.get("q", "")
-    parsed = search.parse_query(text)
-
-    def ranked() -> QuerySet[ServiceItem]:
-        base = selectors.filter_items(selectors.published_items(), **filters)
-        return selectors.search_items(text, base=base).items
-
+    text = request.GET.get("q", "")[: _PARAMS["q"]]
+    base_query = _base_query(request)
+    page_param = _page_param(request)
     # One result per item; the implementation of the citizen's region first.
     region = places.valid_region_code(filters["region_code"]) or places.chosen_region(request)
 
-    def ids(start: int, stop: int | None) -> list[list[int]]:
-        with selectors.search_transaction():  # every search statement through the GIN index
-            return [row["version_ids"] for row in selectors.group_by_item(ranked())[start:stop]]
+    def render_body() -> str:
+        parsed = search.parse_query(text)
 
-    def count() -> int:
-        with selectors.search_transaction():
-            groups = selectors.group_by_item(ranked())
-            return len(groups) if isinstance(groups, list) else groups.count()
+        def ranked() -> QuerySet[ServiceItem]:
+            base = selectors.filter_items(selectors.published_items(), **filters)
+            return selectors.search_items(text, base=base).items
 
-    results = catalog_cache.CachedResults(
-        kind="search-groups",
-        params=(parsed.text, sorted(filters.items())),
-        compute_ids=ids,
-        compute_count=count,
-        rows=lambda groups: places.item_groups(groups, region),
+        def ids(start: int, stop: int | None) -> list[list[int]]:
+            with selectors.search_transaction():  # every search statement through the GIN index
+                return [row["version_ids"] for row in selectors.group_by_item(ranked())[start:stop]]
+
+        def count() -> int:
+            with selectors.search_transaction():
+                groups = selectors.group_by_item(ranked())
+                return len(groups) if isinstance(groups, list) else groups.count()
+
+        results = catalog_cache.CachedResults(
+            kind="search-groups",
+            params=(parsed.text, sorted(filters.items())),
+            compute_ids=ids,
+            compute_count=count,
+            rows=lambda groups: places.item_groups(groups, region),
+        )
+        page = Paginator(results, PAGE_SIZE).get_page(page_param)
+        context = _browse_context(request)
+        regions: list[Region] = context["regions"]  # type: ignore[assignment]
+        return render_to_string(
+            "catalog/_search_body.html",
+            {
+                "q": text,
+                "query": parsed,
+                "page": page,
+                "filters": filters,
+                "base_query": base_query,
+                "next_path": f"{request.path}?{base_query}".rstrip("?&"),
+                "place": next((r for r in regions if r.code == region), None),
+                "place_code": region,
+                **context,
+            },
+        )
+
+    body = _cached_body(
+        "search", (text, sorted(filters.items()), region, page_param, base_query), render_body
     )
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = _browse_context(request)
-    regions: list[Region] = context["regions"]  # type: ignore[assignment]
-    return render(
-        request,
-        "catalog/item_search.html",
-        {
-            "q": text,
-            "query": parsed,
-            "page": page,
-            "filters": filters,
-            "base_query": _base_query(request),
-            "place": next((r for r in regions if r.code == region), None),
-            "place_code": region,
-            **context,
-        },
-    )
+    return _page(request, "catalog/item_search.html", body)
 
 
 @csrf_exempt  # a display preference of the visitor's own, like the language (core.views)

@@ -46,8 +46,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required(login_url=OFFICE_LOGIN_URL)
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not selectors.staff_department_ids(request.user):
+        memberships = selectors.staff_memberships(request.user)
+        if not memberships:
             raise PermissionDenied
+        request.staff_memberships = memberships  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -68,16 +70,24 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     )
     page = page_number(request)
     rows = list(
-        selectors.list_queue_for_clerk(request.user, filters)[
-            (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
-        ]
+        selectors.list_queue_for_clerk(
+            request.user, filters, getattr(request, "staff_memberships", None)
+        )[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
     )
     return render(
         request,
         "cases/office/queue.html",
         {
             "office_section": "cases",
-            "rows": [(case, selectors.sla_figures(case)) for case in rows[:PAGE_SIZE]],
+            "rows": [
+                (
+                    case,
+                    selectors.sla_figures(case),
+                    selectors.status_label(case),
+                    selectors.channel_label(case),
+                )
+                for case in rows[:PAGE_SIZE]
+            ],
             "filters": filters,
             "groups": [
                 (selectors.QUEUE_PENDING, _("待受理（收件后未受理）")),

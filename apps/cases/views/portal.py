@@ -142,7 +142,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
         request,
         "cases/my_cases.html",
         {
-            "cases": [(case, selectors.sla_figures(case)) for case in rows[:PAGE_SIZE]],
+            "cases": [
+                (case, selectors.sla_figures(case), selectors.status_label(case))
+                for case in rows[:PAGE_SIZE]
+            ],
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
         },
