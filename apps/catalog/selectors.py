@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
@@ -451,7 +452,12 @@ def _finds_enough(queryset: QuerySet[ServiceItem]) -> bool:
     own in a materialised CTE (the GIN index for a selective tier), and rows are pulled from it
     only until the third.
     """
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        # The filters exclude everything before any row is read (e.g. ``pk__in=[]`` from a
+        # filter value that matches nothing).
+        return False
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH matches AS MATERIALIZED ({sql}) "  # noqa: S608 - SQL built by the ORM
