@@ -51,7 +51,7 @@ UTILITY_CLIENTS = {
     "91360100D00000398C": "demo-network-api",
 }
 # The national e-licence sharing platform (core demo data) → its pull client.
-NATIONAL_LICENCE_PLATFORM = ("11100000D00000400W", "demo-national-api")
+NATIONAL_LICENCE_PLATFORM = ("11360000D0000900X7", "demo-national-api")
 
 
 class Writer(Protocol):

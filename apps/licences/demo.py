@@ -33,7 +33,7 @@ from apps.licences.services import (
 )
 
 PSB_USCC = "11360100D00000144P"  # 南昌市公安局 (core demo data)
-NATIONAL_PLATFORM_USCC = "11100000D00000400W"  # 电子证照共享服务系统 (core demo data)
+NATIONAL_PLATFORM_USCC = "11360000D0000900X7"  # 电子证照共享服务系统 (core demo data)
 
 ADDRESS = "江西省南昌市东湖区八一大道1号"
 PERSON_LICENCES = [
