@@ -13,6 +13,8 @@ docs/handoffs.md "The demo"):
 * the water, power, gas and network companies of 二手房水电气网联动过户 are **pull**
   departments too, each with its own client (``UTILITY_CLIENTS``, same demo secret): a
   simulator started with ``--mode pull --client-id demo-water-api`` plays the water company.
+* the national e-licence sharing platform (subscribed to licence status changes by the
+  licences demo) is a **pull** department too, with the client ``demo-national-api``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ UTILITY_CLIENTS = {
     "91360100D00000371L": "demo-gas-api",
     "91360100D00000398C": "demo-network-api",
 }
+# The national e-licence sharing platform (core demo data) → its pull client.
+NATIONAL_LICENCE_PLATFORM = ("11360000D0000900X7", "demo-national-api")
 
 
 class Writer(Protocol):
@@ -119,10 +123,11 @@ def load_handoffs_demo(*, stdout: Writer) -> dict[str, int]:
     )
     changed |= _endpoint(pull_department, mode=DeliveryMode.PULL, push_url="", is_active=True)
     changed |= _pull_client(pull_department)
-    utilities = Department.objects.in_bulk(list(UTILITY_CLIENTS), field_name="uscc")
-    for uscc, client_id in UTILITY_CLIENTS.items():
+    pull_clients = dict([*UTILITY_CLIENTS.items(), NATIONAL_LICENCE_PLATFORM])
+    utilities = Department.objects.in_bulk(list(pull_clients), field_name="uscc")
+    for uscc, client_id in pull_clients.items():
         if uscc not in utilities:
-            raise DemoDataError(f"handoffs demo: utility company {uscc} not loaded")
+            raise DemoDataError(f"handoffs demo: pull department {uscc} not loaded")
         company = utilities[uscc]
         changed |= _endpoint(company, mode=DeliveryMode.PULL, push_url="", is_active=True)
         changed |= _pull_client(company, client_id)
@@ -146,6 +151,7 @@ def load_handoffs_demo(*, stdout: Writer) -> dict[str, int]:
                 "pull": pull_department.uscc,
                 "pull_client": DEMO_PULL_CLIENT_ID,
                 "utility_clients": sorted(UTILITY_CLIENTS.values()),
+                "national_licence_client": NATIONAL_LICENCE_PLATFORM[1],
             },
         )
     stdout.write(

@@ -20,8 +20,10 @@ trusted (it is published at ``/licences/root-certificate.pem``). ``LICENCE_PADES
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -195,4 +197,16 @@ def sign(content: bytes, *, seal_key: Any, reason: str) -> bytes:
         reason=reason,
         name=department.name,
     )
-    return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+    return _outside_event_loop(signers.sign_pdf, writer, meta, signer=signer).getvalue()
+
+
+def _outside_event_loop(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run pyHanko's synchronous signer, which calls ``asyncio.run``: directly when this thread
+    runs no event loop (gunicorn, Celery), otherwise in a short-lived thread of its own (an
+    eager task under an async caller, e.g. Playwright's sync API in the browser tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()

@@ -171,3 +171,16 @@ def test_missing_or_malformed_token_is_a_400_with_the_field_error(db, query):
     assert response.status_code == 400
     assert "token" in str(response.json())
     assert not VerificationRecord.objects.exists()
+
+
+def test_public_verify_api_is_rate_limited_per_address(db, settings):
+    # given: a low rate for the public verification API
+    settings.LICENCE_VERIFY_API_RATE = "3/min"
+    url = reverse("api:licences-verify")
+    # when: one address asks four times
+    answers = [
+        APIClient().get(url, {"token": "x"}, REMOTE_ADDR="192.0.2.41").status_code for _ in range(4)
+    ]
+    # then: the fourth is refused; another address still gets its answer
+    assert answers == [200] * 3 + [429]
+    assert APIClient().get(url, {"token": "x"}, REMOTE_ADDR="192.0.2.42").status_code == 200

@@ -5,8 +5,10 @@ import json
 import pytest
 
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from apps.licences.models import Licence
+from apps.licences.services.bulk import import_licences
 from tests.identity.factories import EnterpriseFactory, verified_user
 from tests.licences.factories import BUSINESS, DRIVING, licence_type
 
@@ -104,3 +106,32 @@ def test_unreadable_file_is_refused(tmp_path, db):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(CommandError, match="文件无法解析"):
         call_command("import_licences", str(path))
+
+
+def test_refusals_list_their_fields_with_the_interface_languages_separator(department):
+    # given: a row missing two fields and a row with two face items outside the template
+    driving = licence_type(DRIVING).code
+    rows = [
+        {"type_code": driving, "issuer_code": department.uscc},
+        {
+            "type_code": driving,
+            "issuer_code": department.uscc,
+            "holder_name": "周一",
+            "holder_code": "11010519491231002X",
+            "face": {"XM": "周一", "NOPE": "x", "ZZZ": "y"},
+        },
+    ]
+    # when: imported in Chinese and in English
+    chinese = import_licences(rows).refused
+    with translation.override("en"):
+        english = import_licences(rows).refused
+    # then: 、 in Chinese, ", " in English
+    assert chinese == [
+        (1, "缺少必填项：holder_name、holder_code"),
+        (2, "照面信息含有模板之外的项目：NOPE、ZZZ"),
+    ]
+    assert english == [
+        (1, "Missing required fields: holder_name, holder_code"),
+        (2, "The face data contain items outside the template: NOPE, ZZZ"),
+    ]
+    assert Licence.objects.count() == 0

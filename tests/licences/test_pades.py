@@ -92,3 +92,26 @@ def test_the_root_certificate_is_published_on_the_verification_page(client) -> N
     assert response["Content-Type"] == "application/x-pem-file"
     assert response.content == pades.root_certificate_pem()
     assert response.content.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_signing_works_under_a_caller_running_an_event_loop(department, settings):
+    # given: an SM2-sealed file not yet PAdES-signed, and a caller that runs an asyncio event
+    # loop (pyHanko's synchronous signer calls asyncio.run, which refuses to run inside one),
+    # as Playwright's sync API does around an eager render in the browser tests
+    import asyncio
+
+    settings.LICENCE_PADES = False
+    row = ensure_licence_file(licence_id=person_licence(department).pk)
+    key = type(row.seal_key).objects.select_related("department").get(pk=row.seal_key_id)
+    sealed = bytes(row.content)
+
+    async def sign_inside_a_loop() -> bytes:
+        return pades.sign(sealed, seal_key=key, reason="电子证照签章")
+
+    # when
+    content = asyncio.run(sign_inside_a_loop())
+
+    # then: the file is signed all the same, and the SM2 seal still verifies
+    _signature, status = _pades_status(content)
+    assert (status.intact, status.valid, status.trusted) == (True, True, True)
+    assert verify_file(content).is_valid

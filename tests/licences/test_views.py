@@ -6,6 +6,7 @@ import pytest
 
 from django.urls import reverse
 
+from apps.identity.services import add_licence_administrator
 from apps.licences.constants import LicenceAction
 from apps.licences.models import VerificationRecord, VerificationToken
 from apps.licences.services import LicenceActor, change_licence_status
@@ -72,13 +73,27 @@ def test_others_cannot_open_a_licence(client, department, _case):
     assert VerificationToken.objects.count() == 0
 
 
-def test_legal_representative_opens_the_enterprise_wallet(client, department):
+@pytest.mark.parametrize("capacity", ["legal_rep", "licence_admin", "agent_for_all_business"])
+def test_enterprise_people_open_the_enterprise_wallet(client, department, capacity):
+    # given: an enterprise's licence, and a person acting for it in one of the capacities
     enterprise = EnterpriseFactory()
-    enterprise_licence(department, enterprise=enterprise)
-    client.force_login(enterprise.legal_representative)
-    response = client.get(reverse("licences:wallet"), {"enterprise": enterprise.pk})
-    assert response.status_code == 200
-    assert "营业执照" in response.content.decode()
+    licence = enterprise_licence(department, enterprise=enterprise)
+    person = enterprise.legal_representative
+    if capacity == "licence_admin":
+        person = verified_user("钱证照")
+        add_licence_administrator(
+            actor=enterprise.legal_representative, enterprise=enterprise, user=person
+        )
+    if capacity == "agent_for_all_business":
+        person = AgentAuthorisationFactory(enterprise=enterprise).agent
+    client.force_login(person)
+    # when
+    wallet = client.get(reverse("licences:wallet"), {"enterprise": enterprise.pk})
+    detail = client.get(reverse("licences:detail", args=[licence.pk]))
+    # then
+    assert (wallet.status_code, detail.status_code) == (200, 200)
+    assert "营业执照" in wallet.content.decode()
+    assert licence.identifier in detail.content.decode()
 
 
 def test_qr_leads_to_the_verify_page_which_follows_the_status(client, department):

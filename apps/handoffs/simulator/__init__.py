@@ -18,7 +18,9 @@ or inbox item, with its outcome) and ``answers``.
 
 ``--national-reviews`` makes the push receiver play the national 好差评 system (``national.py``):
 it also checks the national interface's fields, keeps a ``national`` table and acknowledges
-with the national response body.
+with the national response body. ``--national-licences`` makes it play the national e-licence
+sharing platform (``national_licences.py``): it checks each licence status change, keeps a
+``licence_status`` table and acknowledges with the platform's body.
 
 The package uses the standard library and ``requests`` only; it does not touch the database.
 """

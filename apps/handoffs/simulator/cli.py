@@ -86,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="play the national 好差评 system: check the interface fields, store, acknowledge",
     )
+    parser.add_argument(
+        "--national-licences",
+        action="store_true",
+        help="play the national e-licence sharing platform: check licence status changes, "
+        "store, acknowledge",
+    )
 
 
 def config_from_options(options: dict[str, Any]) -> SimulatorConfig:

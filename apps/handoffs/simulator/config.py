@@ -42,6 +42,7 @@ class SimulatorConfig:
     answer_threads: int = 4
     seed: int | None = None
     national_reviews: bool = False
+    national_licences: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("push", "pull"):
@@ -54,6 +55,10 @@ class SimulatorConfig:
             raise ValueError("pull mode and answers need --portal-url, --client-id and a secret")
         if self.national_reviews and self.mode != "push":
             raise ValueError("--national-reviews plays a push receiver (--mode push)")
+        if self.national_licences and self.mode != "push":
+            raise ValueError("--national-licences plays a push receiver (--mode push)")
+        if self.national_reviews and self.national_licences:
+            raise ValueError("one national system per simulator")
         if self.status is not None and not 400 <= self.status < 500:
             raise ValueError("--status must be a 4xx code")
         if self.portal_url and not self.token_url:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from apps.handoffs.simulator import national
+from apps.handoffs.simulator import national, national_licences
 from apps.handoffs.simulator.config import MAX_BODY_BYTES, SimulatorConfig
 from apps.handoffs.simulator.portal import AnswerScheduler, PortalClient
 from apps.handoffs.simulator.record import Recorder
@@ -45,6 +45,14 @@ class Department:
         self.verifier = (
             Verifier(config.keys, window_seconds=config.replay_window) if config.keys else None
         )
+        # The national system this receiver plays, if any: its field check and its bodies.
+        self.national = (
+            national
+            if config.national_reviews
+            else national_licences
+            if config.national_licences
+            else None
+        )
         self.started = time.monotonic()
         self._random = random.Random(config.seed)  # noqa: S311 - fault injection, not crypto
         self._random_lock = threading.Lock()
@@ -62,6 +70,8 @@ class Department:
         stored = self.recorder.store(envelope)
         if stored and self.config.national_reviews:
             self.recorder.store_national(envelope)
+        if stored and self.config.national_licences:
+            self.recorder.store_licence_status(envelope)
         if stored and self.answers is not None:
             self.answers.schedule(envelope)
         return stored
@@ -91,8 +101,8 @@ class Department:
         except ValueError:
             self.recorder.log_request("bad_body", 400)
             return 400, {"error": "bad envelope"}
-        if config.national_reviews:
-            errors = national.check(envelope)
+        if self.national is not None:
+            errors = self.national.check(envelope)
             if errors:
                 # Bad data: refused for good (the portal dead-letters a 4xx).
                 self.recorder.log_request("refused_fields", 400, envelope)
@@ -100,7 +110,7 @@ class Department:
                     "simulator.national_refused",
                     extra={"handoff_id": envelope["handoff_id"], "errors": errors},
                 )
-                return 400, national.refusal(errors)
+                return 400, self.national.refusal(errors)
         if config.status is not None and self._chance(config.status_rate):
             self.recorder.log_request(f"fault_{config.status}", config.status, envelope)
             return config.status, {"error": "simulated refusal"}
@@ -123,8 +133,8 @@ class Department:
                 "duplicate": not stored,
             },
         )
-        if config.national_reviews:
-            return 200, national.reply(envelope, duplicate=not stored)
+        if self.national is not None:
+            return 200, self.national.reply(envelope, duplicate=not stored)
         return 200, {"status": "received", "duplicate": not stored}
 
     def make_server(self) -> ThreadingHTTPServer:

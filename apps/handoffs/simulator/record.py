@@ -46,6 +46,16 @@ class Recorder:
         payload TEXT NOT NULL,
         received_at REAL NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS licence_status (
+        idempotency_key TEXT PRIMARY KEY,
+        event TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        status TEXT NOT NULL,
+        superseded_by TEXT,
+        occurred_at TEXT,
+        payload TEXT NOT NULL,
+        received_at REAL NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS answers (
         answer_key TEXT PRIMARY KEY,
         handoff_id INTEGER NOT NULL,
@@ -97,6 +107,24 @@ class Recorder:
                     payload.get("satisfaction"),
                     payload.get("pf"),
                     payload.get("appStatus"),
+                    json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                    time.time(),
+                ),
+            )
+
+    def store_licence_status(self, envelope: dict[str, Any]) -> None:
+        """The national sharing platform's record of a licence status change (once per key)."""
+        payload = envelope["payload"]
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO licence_status VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    envelope["idempotency_key"],
+                    envelope["event"],
+                    payload.get("certificate_identifier", ""),
+                    payload.get("status", ""),
+                    payload.get("superseded_by") or None,
+                    payload.get("occurred_at"),
                     json.dumps(payload, ensure_ascii=False, sort_keys=True),
                     time.time(),
                 ),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.models import Department
 from apps.identity.models import Enterprise, Person
 from apps.identity.pii import id_number_index
@@ -75,7 +76,7 @@ def _holder(licence_type: LicenceType, row: Mapping[str, Any]) -> Holder:
 def _import_row(row: Mapping[str, Any], types: dict[str, LicenceType], issuers: dict) -> None:
     missing = [key for key in REQUIRED if not str(row.get(key) or "").strip()]
     if missing:
-        raise DomainError(_("缺少必填项：%(fields)s") % {"fields": "、".join(missing)})
+        raise DomainError(_("缺少必填项：%(fields)s") % {"fields": join_list(missing)})
     licence_type = types.get(str(row["type_code"]).strip())
     if licence_type is None:
         raise DomainError(_("证照目录中没有该证照类型"), code="licence_type_unknown")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.models import Department
 from apps.identity.models import ApiClient, Enterprise
 from apps.identity.pii import blind_index
@@ -86,7 +87,7 @@ def validate_face_data(licence_type: LicenceType, face_data: Mapping[str, Any]) 
             message = _("照面信息缺少“%(field)s”") % {"field": labels.get(missing, missing)}
         elif error.validator == "additionalProperties":
             extra = sorted(set(data) - set(labels))
-            message = _("照面信息含有模板之外的项目：%(fields)s") % {"fields": "、".join(extra)}
+            message = _("照面信息含有模板之外的项目：%(fields)s") % {"fields": join_list(extra)}
         else:
             key = str(error.path[0]) if error.path else ""
             message = _("照面信息“%(field)s”的值不正确") % {"field": labels.get(key, key)}

@@ -5,14 +5,26 @@ The payload follows the exchange record (``cd_operation`` U) and carries no hold
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 
 from apps.audit.services import record_audit_event
 from apps.core.models import Department
 from apps.handoffs.services import enqueue_handoff
+from apps.identity.pii import mask_id_number, mask_phone
 from apps.licences.models import Licence, LicenceStatusChange, StatusSubscription
 
 EVENT_PREFIX = "licence."
+# An ID or mobile number typed into a reason (e.g. 持证人…): masked before it leaves the
+# portal, as the national platform refuses personal numbers in clear.
+_PERSONAL_NUMBER = re.compile(r"(?<!\d)(\d{17}[\dXx]|1[3-9]\d{9})(?!\d)")
+
+
+def _masked(text: str) -> str:
+    return _PERSONAL_NUMBER.sub(
+        lambda m: mask_id_number(m[0]) if len(m[0]) == 18 else mask_phone(m[0]), text or ""
+    )
 
 
 def _subscribers(licence: Licence) -> list[Department]:
@@ -41,8 +53,8 @@ def push_status_change(licence: Licence, change: LicenceStatusChange) -> int:
         "action": change.action,
         "from_status": change.from_status,
         "status": change.to_status,
-        "reason": change.reason,
-        "legal_basis": change.legal_basis,
+        "reason": _masked(change.reason),
+        "legal_basis": _masked(change.legal_basis),
         "occurred_at": change.occurred_at.isoformat(),
         "superseded_by": successor if change.to_status == "superseded" else "",
     }
