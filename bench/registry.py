@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from bench import (
+    bench_bundles,
     bench_cases,
     bench_catalog,
     bench_core,
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "handoffs_pull": bench_handoffs.handoffs_pull,
     "reviews": bench_reviews.reviews,
     "licences": bench_licences.licences,
+    "bundles": bench_bundles.bundles,
     # Last: it leaves 100,000 generated items, which catalog_search cuts back to 10,000.
     "http": bench_http.http_ratios,
 }
