@@ -32,9 +32,9 @@ from apps.bundles.services._base import (
     enqueue_advance,
     is_granted,
 )
-from apps.cases.exceptions import IllegalTransition
-from apps.cases.permissions import CaseActor
 from apps.cases.services import (
+    CaseActor,
+    IllegalTransition,
     withdraw_case,
 )
 from apps.core.exceptions import DomainError

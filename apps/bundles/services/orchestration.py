@@ -50,8 +50,8 @@ from apps.bundles.services.lifecycle import refresh_application_status
 from apps.bundles.services.window import _accept_child
 from apps.cases.constants import CaseStatus
 from apps.cases.models import Case
-from apps.cases.permissions import CaseActor
 from apps.cases.services import (
+    CaseActor,
     add_material_licence,
     add_material_upload,
     create_draft,

@@ -16,10 +16,16 @@ from apps.audit.services import record_audit_event
 from apps.bundles.constants import ApplicationStatus, DeliveryMethod
 from apps.bundles.models import BundleApplication, BundleChild
 from apps.cases.constants import CaseStatus
-from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
 from apps.cases.models import Case
-from apps.cases.permissions import CLERK_ROLES, CaseActor
-from apps.cases.services import add_material_upload, deliver_case, resubmit_case
+from apps.cases.services import (
+    CLERK_ROLES,
+    CaseActionForbidden,
+    CaseActor,
+    IllegalTransition,
+    add_material_upload,
+    deliver_case,
+    resubmit_case,
+)
 from apps.core.exceptions import DomainError
 from apps.core.uploads import check_upload
 
