@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from bench import (
+    bench_bundles,
     bench_cases,
     bench_catalog,
     bench_core,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[], list[dict]]] = {
     "licences_http": bench_licences_http.licences_http,
     "marketplace_bidding": bench_marketplace.concurrent_bidding,
     "marketplace_list": bench_marketplace.announcement_list,
+    "bundles": bench_bundles.bundles,
     # Last: it leaves 100,000 generated items, which catalog_search cuts back to 10,000.
     "http": bench_http.http_ratios,
 }

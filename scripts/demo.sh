@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make demo` after the install: migrate, load the demo data, then serve it the way production
 # is served - gunicorn (+ WhiteNoise for static files), a Celery worker and beat when REDIS_URL
-# is set, and the two simulated department systems. The console shows a short summary and
-# warnings only; everything else goes to var/ (demo.log, demo-*.log). Ctrl-C stops every
-# process this script started and exits 0.
+# is set, and the simulated department systems (two departments, four utility companies). The
+# console shows a short summary and warnings only; everything else goes to var/ (demo.log,
+# demo-*.log). Ctrl-C stops every process this script started and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +70,18 @@ setsid "${MANAGE[@]}" department_simulator --mode pull --record "$VAR/demo-sim-p
     "${SIM_PORTAL[@]}" --client-id demo-pull-api --poll-interval 2 --answer received \
     >"$VAR/demo-sim-pull.log" 2>&1 &
 pids+=($!)
+# The water, power, gas and network companies of 二手房水电气网联动过户 (pull departments, one
+# client each; apps/handoffs/demo.py UTILITY_CLIENTS): each polls its inbox, answers "received"
+# and its decision 5 s later, so a transfer's utility children conclude by themselves. The
+# simulator package runs without Django (`python -m apps.handoffs.simulator`), which keeps
+# these four processes small.
+for utility in water power gas network; do
+    setsid "$BIN/python" -m apps.handoffs.simulator --mode pull \
+        --record "$VAR/demo-sim-$utility.sqlite3" "${SIM_PORTAL[@]}" \
+        --client-id "demo-$utility-api" --poll-interval 5 --answer both \
+        --answer-subject cases.case --answer-delay 5 >"$VAR/demo-sim-$utility.log" 2>&1 &
+    pids+=($!)
+done
 if [ -n "${REDIS_URL:-}" ]; then
     setsid "$BIN/celery" -A govportal worker -l warning --concurrency 2 -n "demo@%h" \
         --logfile "$VAR/demo-worker.log" >/dev/null 2>&1 &
@@ -108,7 +120,8 @@ cat <<EOF
                    every SMS the demo sends is in var/demo-sms.log)
   database         $database
   tasks            $tasks
-  departments      push receiver on :$SIM_PORT, pull poller (var/demo-sim-*.log)
+  departments      push receiver on :$SIM_PORT, pull poller, water/power/gas/network
+                   companies polling their inboxes (var/demo-sim-*.log)
   logs             warnings here; details in var/demo.log, requests in var/demo-access.log
 
   Ctrl-C stops everything.

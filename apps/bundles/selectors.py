@@ -185,7 +185,7 @@ def list_applications_for(user: Any) -> list[BundleApplication]:
 
 
 def clerk_department_ids(user: Any) -> list[int]:
-    from apps.cases.permissions import CLERK_ROLES
+    from apps.cases.services import CLERK_ROLES
 
     if not getattr(user, "is_authenticated", False):
         return []

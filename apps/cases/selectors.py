@@ -33,6 +33,10 @@ from apps.cases.permissions import (
     can_view_case_as_staff,
     supervised_department_ids,
 )
+
+# Read-only predicates other apps use (reviews), re-exported as part of the public surface.
+from apps.cases.permissions import is_applicant as is_applicant
+from apps.cases.permissions import region_prefix as region_prefix
 from apps.catalog.models import ItemVersion
 from apps.core.metrics import GaugeSample
 from apps.identity.constants import StaffRole

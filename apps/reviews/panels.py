@@ -7,7 +7,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.cases.permissions import is_applicant
+from apps.cases.selectors import is_applicant
 from apps.reviews import selectors
 from apps.reviews.config import rateable_nodes_for
 from apps.reviews.constants import RatingSource, ReviewNode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.cases.permissions import is_applicant, region_prefix
+from apps.cases.selectors import is_applicant, region_prefix
 from apps.identity.constants import StaffRole
 from apps.reviews.models import RectificationTicket, ServiceAuthority, ServiceRecord
 

@@ -200,3 +200,68 @@ def test_delivery_choice_at_submission(department, django_capture_on_commit_call
             delivery_method=DeliveryMethod.WALLET,
         )
     assert application.delivery_method == DeliveryMethod.WALLET
+
+
+def _decide_only(child: BundleChild, **result: Any) -> None:
+    department = child.case.department
+    window, dept = CaseActor.of(clerk_of(department)), CaseActor.of(reviewer_of(department))
+    case_services.accept_case(case_id=child.case_id, actor=window)
+    case_services.start_review(case_id=child.case_id, actor=dept)
+    case_services.decide_case(
+        case_id=child.case_id, actor=dept, decision=Decision.APPROVED, result_data=result
+    )
+
+
+def test_wallet_delivery_delivers_each_issued_licence_as_it_is_completed(
+    application, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    # given: the applicant wants each licence in the wallet as it is issued
+    user = application.applicant_user
+    services.choose_bundle_delivery(
+        application_id=application.pk, user=user, method=DeliveryMethod.WALLET
+    )
+    cert = _child(application, "cert")
+    # when: the hospital decides (the 出生医学证明 licence is issued) but has not 办结 yet
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide_only(cert, certificate_no="Q360100009")
+    cert.case.refresh_from_db()
+    assert cert.case.status == CaseStatus.DECIDED
+    assert "licence" in cert.case.result_data
+    # then: nothing is delivered before 办结, and the sweeper has nothing to deliver
+    assert services.sweep_bundle_applications() == 0
+    # when: it completes later from its own screen (no orchestration pass runs)
+    department = cert.case.department
+    case_services.complete_case(case_id=cert.case_id, actor=CaseActor.of(reviewer_of(department)))
+    enqueued: list[int] = []
+    monkeypatch.setattr("apps.bundles.services.lifecycle.enqueue_advance", enqueued.append)
+    # then: the sweeper finds it, and the orchestration pass delivers it to the wallet at once
+    assert services.sweep_bundle_applications() == 1
+    assert enqueued == [application.pk]
+    services.advance_bundle_application(application_id=application.pk)
+    cert.case.refresh_from_db()
+    assert cert.case.status == CaseStatus.DELIVERED
+    assert cert.case.events.filter(action="deliver", data__method="wallet").exists()
+    audit = AuditEvent.objects.get(action="bundles.result_to_wallet")
+    assert audit.data["case_id"] == cert.case_id
+    # and the rest of the bundle goes on; a second pass delivers nothing twice
+    services.advance_bundle_application(application_id=application.pk)
+    assert AuditEvent.objects.filter(action="bundles.result_to_wallet").count() == 1
+    assert services.sweep_bundle_applications() == 0
+    hukou = _child(application, "hukou")
+    assert hukou.case is not None
+    # and a child without a licence (出生登记) stays for the window's 统一出件
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide_and_complete(hukou)
+    hukou.case.refresh_from_db()
+    assert hukou.case.status == CaseStatus.COMPLETED
+
+
+def test_other_delivery_methods_leave_issued_licences_to_the_window(
+    application, django_capture_on_commit_callbacks
+) -> None:
+    cert = _child(application, "cert")
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide_and_complete(cert, certificate_no="Q360100010")
+    cert.case.refresh_from_db()
+    assert cert.case.status == CaseStatus.COMPLETED
+    assert not AuditEvent.objects.filter(action="bundles.result_to_wallet").exists()

@@ -32,9 +32,10 @@ from apps.bundles.services._base import (
     enqueue_advance,
     is_granted,
 )
-from apps.cases.exceptions import IllegalTransition
-from apps.cases.permissions import CaseActor
+from apps.bundles.services.results import wallet_deliveries_pending
 from apps.cases.services import (
+    CaseActor,
+    IllegalTransition,
     withdraw_case,
 )
 from apps.core.exceptions import DomainError
@@ -119,8 +120,10 @@ def withdraw_bundle_application(
 
 def sweep_bundle_applications(*, stale_after: timedelta | None = None) -> int:
     """Re-enqueue the orchestration of applications with work it has not seen: a child decided
-    after the last pass, an expired claim, a submitted child whose case closed, or no pass at
-    all (the task was lost with a worker or Redis). Returns how many were enqueued."""
+    after the last pass, an expired claim, a submitted child whose case closed, no pass at
+    all (the task was lost with a worker or Redis), or a child 办结 with its licence and not yet
+    delivered to the wallet the applicant chose. Returns how many were enqueued."""
+
     now = timezone.now()
     if stale_after is None:
         stale_after = timedelta(seconds=settings.BUNDLE_SWEEP_STALE_SECONDS)
@@ -138,6 +141,8 @@ def sweep_bundle_applications(*, stale_after: timedelta | None = None) -> int:
         )
         .values_list("pk", flat=True)[:1000]
     )
+    wallet = wallet_deliveries_pending().exclude(pk__in=ids).values_list("pk", flat=True)
+    ids += list(wallet[:1000])
     for application_id in ids:
         enqueue_advance(application_id)
     if ids:

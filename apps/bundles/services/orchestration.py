@@ -47,11 +47,12 @@ from apps.bundles.models import (
 from apps.bundles.services._base import _children, effective_state, enqueue_advance, is_granted
 from apps.bundles.services.guide import _component_form
 from apps.bundles.services.lifecycle import refresh_application_status
+from apps.bundles.services.results import deliver_issued_to_wallet
 from apps.bundles.services.window import _accept_child
 from apps.cases.constants import CaseStatus
 from apps.cases.models import Case
-from apps.cases.permissions import CaseActor
 from apps.cases.services import (
+    CaseActor,
     add_material_licence,
     add_material_upload,
     create_draft,
@@ -101,6 +102,7 @@ def advance_bundle_application(*, application_id: int) -> dict[str, int]:
         if not progress:
             break
     refresh_application_status(application_id=application_id, advanced_at=started_at)
+    deliver_issued_to_wallet(application_id=application_id)
     return {"started": started, "blocked": blocked}
 
 

@@ -16,10 +16,16 @@ from apps.audit.services import record_audit_event
 from apps.bundles.constants import ApplicationStatus, DeliveryMethod
 from apps.bundles.models import BundleApplication, BundleChild
 from apps.cases.constants import CaseStatus
-from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
 from apps.cases.models import Case
-from apps.cases.permissions import CLERK_ROLES, CaseActor
-from apps.cases.services import add_material_upload, deliver_case, resubmit_case
+from apps.cases.services import (
+    CLERK_ROLES,
+    CaseActionForbidden,
+    CaseActor,
+    IllegalTransition,
+    add_material_upload,
+    deliver_case,
+    resubmit_case,
+)
 from apps.core.exceptions import DomainError
 from apps.core.uploads import check_upload
 
@@ -177,3 +183,64 @@ def deliver_bundle_results(*, application_id: int, clerk: Any) -> dict[str, int]
             data={"delivered": delivered, "left": left, "method": application.delivery_method},
         )
     return {"delivered": delivered, "left": left}
+
+
+def deliver_issued_to_wallet(*, application_id: int) -> int:
+    """出件 to the wallet: when the applicant chose it, every child whose case is 办结 with a
+    result licence issued (``result_data["licence"]``, recorded by the licences decision
+    handler) is marked delivered at once, one by one as they are issued, without waiting for
+    the rest of the bundle. The e-licence is already in the holder's wallet when it is issued;
+    this closes the child case as delivered, in the name of the issuing department's system
+    (electronic delivery by the department, not a window hand-over), audited. Idempotent: a
+    delivered case is no longer ``completed``. Returns how many were delivered."""
+    application = BundleApplication.objects.filter(pk=application_id).first()
+    if (
+        application is None
+        or application.delivery_method != DeliveryMethod.WALLET
+        or application.withdrawn_at is not None
+    ):
+        return 0
+    ready = (
+        application.children.filter(case__status=CaseStatus.COMPLETED)
+        .filter(case__result_data__has_key="licence")
+        .select_related("case__department")
+        .order_by("pk")
+    )
+    delivered = 0
+    for child in ready:
+        actor = CaseActor(department=child.case.department)
+        try:
+            deliver_case(
+                case_id=child.case_id,
+                actor=actor,
+                method=DeliveryMethod.WALLET,
+                note=_("电子证照已存入申请人的证照夹"),
+            )
+        except (CaseActionForbidden, IllegalTransition) as exc:
+            # Delivered or changed meanwhile (another pass, the window): nothing to do.
+            logger.info(
+                "bundles.wallet_not_delivered",
+                extra={"case_id": child.case_id, "code": getattr(exc, "code", "")},
+            )
+            continue
+        with transaction.atomic(durable=True):
+            record_audit_event(
+                actor=None,
+                action="bundles.result_to_wallet",
+                obj=application,
+                data={"case_id": child.case_id, "component": child.component_id},
+            )
+        delivered += 1
+    return delivered
+
+
+def wallet_deliveries_pending() -> Any:
+    """Applications whose chosen wallet delivery has a completed child with its licence issued
+    and not yet delivered (the sweeper re-enqueues them: completion may come long after the
+    decision, from the department's screen or system)."""
+    return BundleApplication.objects.filter(
+        delivery_method=DeliveryMethod.WALLET,
+        withdrawn_at__isnull=True,
+        children__case__status=CaseStatus.COMPLETED,
+        children__case__result_data__has_key="licence",
+    ).distinct()

@@ -18,9 +18,11 @@ from apps.bundles.models import (
     BundleApplication,
 )
 from apps.cases.constants import CaseStatus
-from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
-from apps.cases.permissions import CLERK_ROLES, CaseActor
 from apps.cases.services import (
+    CLERK_ROLES,
+    CaseActionForbidden,
+    CaseActor,
+    IllegalTransition,
     accept_case,
 )
 from apps.core.exceptions import DomainError

@@ -18,6 +18,9 @@ sent by name (``apps.core.queue.enqueue``): ``apps.cases.tasks`` imports this pa
 the other way round.
 """
 
+# What other apps need to call these services: the actor, the window roles, the refusals.
+from apps.cases.exceptions import CaseActionForbidden, IllegalTransition
+from apps.cases.permissions import CLERK_ROLES, CaseActor
 from apps.cases.services._base import (
     case_clock,
     handoff_payload,
@@ -78,7 +81,11 @@ from apps.cases.services.window import (
 )
 
 __all__ = [
+    "CLERK_ROLES",
     "WALK_IN_SMS_ACTIONS",
+    "CaseActionForbidden",
+    "CaseActor",
+    "IllegalTransition",
     "accept_case",
     "accept_instant_case",
     "add_material_licence",

@@ -56,7 +56,7 @@ def _department_heads(department_id: int) -> list[int]:
 
 def _authority_members(department: Department) -> list[int]:
     """Members of the 政务服务管理机构 whose region contains ``department``."""
-    from apps.cases.permissions import region_prefix
+    from apps.cases.selectors import region_prefix
     from apps.identity.models import StaffMembership
 
     code = department.region.code
