@@ -31,6 +31,7 @@ _DESCRIPTIONS = {
     "403": "无权访问（令牌权限范围不足或身份不符）",
     "404": "对象不存在或不可见",
     "409": "当前状态不允许该操作",
+    "429": "请求过于频繁，请稍后再试",
 }
 
 
@@ -48,6 +49,8 @@ class GovportalAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH", "DELETE") and "{" in self.path:
             codes.append("409")
+        if getattr(view, "throttle_classes", None):
+            codes.append("429")
         return sorted(set(codes))
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
