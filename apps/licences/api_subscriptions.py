@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.i18n import join_list
 from apps.handoffs import idempotency
 from apps.identity.permissions import DepartmentClientPermission, request_api_client
 from apps.licences import services
@@ -51,7 +52,7 @@ class SubscriptionInput(serializers.Serializer):
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise serializers.ValidationError(
-                _("证照目录中没有这些证照类型代码：%(codes)s") % {"codes": "、".join(unknown[:10])}
+                _("证照目录中没有这些证照类型代码：%(codes)s") % {"codes": join_list(unknown[:10])}
             )
         return codes
 

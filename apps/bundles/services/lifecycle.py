@@ -39,6 +39,7 @@ from apps.cases.services import (
     withdraw_case,
 )
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _status_note(children: Sequence[BundleChild], status: str) -> str:
     if status != ApplicationStatus.PARTLY_CONCLUDED:
         return ""
     stopped = [c for c in children if effective_state(c) != ChildState.DECIDED or not is_granted(c)]
-    names = "、".join(c.component.item_version.name for c in stopped if c.component.item_version)
+    names = join_list(c.component.item_version.name for c in stopped if c.component.item_version)
     return _(
         "以下事项未能办成：%(names)s。依赖它们的后续事项无法继续办理；其余已办结事项的结果"
         "不受影响，您可以在调整后单独申请未办成的事项。"

@@ -27,6 +27,7 @@ from apps.cases.services import (
     resubmit_case,
 )
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.uploads import check_upload
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def answer_child_supplement(
     missing = [item["name"] for item in items if files.get(item["key"]) is None]
     if missing:
         raise DomainError(
-            _("请上传以下补正材料：%(names)s") % {"names": "、".join(missing)},
+            _("请上传以下补正材料：%(names)s") % {"names": join_list(missing)},
             code="supplement_incomplete",
         )
     for item in items:

@@ -29,6 +29,7 @@ from apps.bundles.services.guide import (
 )
 from apps.core import calendar
 from apps.core.exceptions import DomainError
+from apps.core.i18n import join_list
 from apps.core.uploads import case_file_storage, check_upload, stored_name
 
 # --- submission --------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def submit_bundle_application(
         checked[material.key] = (upload, check_upload(upload))
     if missing:
         raise DomainError(
-            _("以下材料尚未上传：%(names)s") % {"names": "、".join(missing)},
+            _("以下材料尚未上传：%(names)s") % {"names": join_list(missing)},
             code="materials_missing",
         )
     storage = case_file_storage()
