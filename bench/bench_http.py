@@ -42,6 +42,9 @@ WORKERS = "2"
 # tokenizer, compiled the templates and filled the caches of every measured path, so the
 # figures are the steady state a server reaches in its first seconds, not its start-up.
 WARM_ROUNDS = int(os.environ.get("BENCH_HTTP_WARM_ROUNDS", "6"))
+# Only these endpoints (names as in endpoints.txt, plus guide, my_cases, clerk_queue), e.g.
+# BENCH_HTTP_ONLY=my_cases,clerk_queue; every endpoint when unset.
+ONLY = {name for name in os.environ.get("BENCH_HTTP_ONLY", "").split(",") if name}
 
 # The public catalogue endpoints of ../shared/perf/endpoints.txt, plus the guide page and the
 # signed-in pages (issue 15 §1).
@@ -336,6 +339,8 @@ def http_ratios() -> list[dict]:
                 # its own minute.
                 runs = [(line, "") for line in public]
                 runs += [("my_cases /cases/mine/", citizen), ("clerk_queue /office/cases/", clerk)]
+                if ONLY:
+                    runs = [(line, cookie) for line, cookie in runs if line.split()[0] in ONLY]
                 for line, cookie in runs:
                     output = _run_ratio(gov, floor, [line], workdir, cookie)
                     results += _results(output, **extra)

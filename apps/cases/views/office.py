@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import personal, selectors, services
+from apps.cases import list_rows, personal, selectors, services
 from apps.cases.constants import (
     ApplicantKind,
     CaseAction,
@@ -74,20 +74,15 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             request.user, filters, getattr(request, "staff_memberships", None)
         )[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
     )
+    labels = list_rows.queue_labels()
     return render(
         request,
         "cases/office/queue.html",
         {
             "office_section": "cases",
-            "rows": [
-                (
-                    case,
-                    selectors.sla_figures(case),
-                    selectors.status_label(case),
-                    selectors.channel_label(case),
-                )
-                for case in rows[:PAGE_SIZE]
-            ],
+            "rows": bool(rows),
+            "labels": labels,
+            "rows_html": list_rows.queue_rows(rows[:PAGE_SIZE], labels),
             "filters": filters,
             "groups": [
                 (selectors.QUEUE_PENDING, _("待受理（收件后未受理）")),

@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.cases import personal, selectors, services
+from apps.cases import list_rows, personal, selectors, services
 from apps.cases.api import file_response
 from apps.cases.constants import Actor, CaseAction, CaseStatus, allowed_actions
 from apps.cases.materials import wallet_licences
@@ -138,14 +138,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
             (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
         ]
     )
+    labels = list_rows.my_case_labels()
     return render(
         request,
         "cases/my_cases.html",
         {
-            "cases": [
-                (case, selectors.sla_figures(case), selectors.status_label(case))
-                for case in rows[:PAGE_SIZE]
-            ],
+            "cases": bool(rows),
+            "labels": labels,
+            "rows_html": list_rows.my_case_rows(rows[:PAGE_SIZE], labels),
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
         },
