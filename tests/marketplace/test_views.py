@@ -350,6 +350,10 @@ def test_operator_review_queue(client, service, operator, django_assert_max_num_
     # then
     assert refused.status_code == 404
     assert "待审核项目" in page.content.decode()
+    # the page's sections are in its body only, not in its title or head
+    head = page.content.decode().split("</head>")[0]
+    assert "<section" not in head
+    assert head.count("待处理的中选结果异议") == 0
     assert Agency.objects.get().status == AgencyStatus.PUBLICITY
     assert Project.objects.get().status == ProjectStatus.RETURNED
     assert AgencyService.objects.count() == 1
