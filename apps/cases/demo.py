@@ -33,6 +33,7 @@ from unittest import mock
 from stdnum.iso7064 import mod_37_36
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.cases import services
@@ -485,7 +486,8 @@ def _settle(case: Case, scenario: Scenario) -> None:
 
 
 def _sign_for_past_handoffs(cases: list[Case]) -> None:
-    """The departments signed for the handoffs of replayed cases back then.
+    """The departments signed for the handoffs of replayed cases back then, and for what those
+    cases set off on the same days (licence status changes for the subscribing platform).
 
     Those handoffs are dated on the replayed days; left open (delivered to an office queue
     before the demo endpoints exist, or still pending for the worker of a real broker), /healthz
@@ -494,10 +496,12 @@ def _sign_for_past_handoffs(cases: list[Case]) -> None:
     after it was created, through the same service as the office queue's 签收; the delivery
     task of a signed-for handoff does nothing.
     """
+    replayed = Q(subject_type="cases.case", subject_id__in=[str(case.pk) for case in cases])
+    # What the replayed decisions set off on those days: licence status changes for the
+    # subscribers (the national sharing platform), also dated back then.
+    set_off = Q(created_at__lt=timezone.now() - datetime.timedelta(minutes=10))
     rows = Handoff.objects.filter(
-        subject_type="cases.case",
-        subject_id__in=[str(case.pk) for case in cases],
-        state__in=(HandoffState.PENDING, HandoffState.DELIVERED),
+        replayed | set_off, state__in=(HandoffState.PENDING, HandoffState.DELIVERED)
     ).values_list("pk", "target_department_id", "created_at")
     for handoff_id, department_id, created_at in rows:
         department = Department.objects.get(pk=department_id)
