@@ -1,11 +1,12 @@
 """The table rows of "my cases" and the clerk queue, built in Python.
 
 Both lists render 20–50 rows per request, and through the template engine each row cost a
-``{% url %}``, an ``{% include %}`` of ``cases/_sla.html`` with its nested ``{% if %}``s and a
+``{% url %}``, an ``{% include %}`` of the SLA badge template with its nested ``{% if %}``s and a
 ``{% blocktranslate %}``, several ``|date``/``|default`` filters and a dozen variable lookups:
 about half of a signed-in list page's time. Here the labels are translated once per page, the
 detail link reversed once per page, and each row is one ``format_html`` call. The markup is the
-same as the templates produced (``cases/_sla.html`` stays for the single-case pages).
+same as the templates produced. The SLA badge is the one the single-case pages show too
+(``{% sla_badge sla %}``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def _minute(value: datetime | None) -> str:
     return localtime(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
-class _SlaBadges:
-    """``cases/_sla.html`` for one page: the fixed labels translated once."""
+class SlaBadges:
+    """The SLA badge of a case (its ``selectors.sla_figures``), with the fixed labels
+    translated once for a page of rows."""
 
     def __init__(self) -> None:
         self.on_time = format_html('<span class="sla sla--ok">{}</span>', gettext("按期办结"))
@@ -87,7 +89,7 @@ def my_case_labels() -> dict[str, str]:
 def my_case_rows(cases: Iterable[Any], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each of the citizen's cases (``cases/my_cases.html``)."""
     head, tail = _link_pattern("cases:detail")
-    badge = _SlaBadges()
+    badge = SlaBadges()
     draft = gettext("草稿")
     rows = [
         format_html(
@@ -133,7 +135,7 @@ def queue_labels() -> dict[str, str]:
 def queue_rows(cases: Iterable[Any], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each case in the clerk's queue (``cases/office/queue.html``)."""
     head, tail = _link_pattern("office-cases:case")
-    badge = _SlaBadges()
+    badge = SlaBadges()
     rows = []
     for case in cases:
         sla = selectors.sla_figures(case)

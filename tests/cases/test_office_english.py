@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from django.conf import settings as django_settings
-from django.template.loader import render_to_string
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -40,7 +40,8 @@ def english(settings, tmp_path):
 
 def sla_badge(**figures) -> str:
     defaults = {"deadline": None, "days_used": 0, "days_left": 0, "level": None, "paused": False}
-    return render_to_string("cases/_sla.html", {"sla": SlaFigures(**{**defaults, **figures})})
+    badge = Template("{% load case_panels %}{% sla_badge sla %}")
+    return badge.render(Context({"sla": SlaFigures(**{**defaults, **figures})}))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.cases.hooks import render_case_panels
+from apps.cases.list_rows import SlaBadges
 from apps.core import uploads
 from apps.core.i18n import join_list
 
@@ -19,6 +20,12 @@ register = template.Library()
 def case_panels(context: Any, case: Any) -> SafeString:
     # Each panel returns HTML rendered by its own template (autoescaped there).
     return mark_safe("".join(render_case_panels(context["request"], case)))  # noqa: S308
+
+
+@register.simple_tag
+def sla_badge(sla: Any) -> str:
+    """``{% sla_badge sla %}``: the case's time-limit badge, as in the case lists."""
+    return SlaBadges()(sla)
 
 
 @register.filter
