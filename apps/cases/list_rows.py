@@ -4,15 +4,17 @@ Both lists render 20–50 rows per request, and through the template engine each
 ``{% url %}``, an ``{% include %}`` of the SLA badge template with its nested ``{% if %}``s and a
 ``{% blocktranslate %}``, several ``|date``/``|default`` filters and a dozen variable lookups:
 about half of a signed-in list page's time. Here the labels are translated once per page, the
-detail link reversed once per page, and each row is one ``format_html`` call. The markup is the
-same as the templates produced. The SLA badge is the one the single-case pages show too
-(``{% sla_badge sla %}``).
+detail link reversed once per page, and each row is one ``str.format`` of escaped values
+(``format_html``'s per-argument ``conditional_escape`` was a fifth of the rows' time). The
+markup is the same as the templates produced. The SLA badge is the one the single-case pages
+show too (``{% sla_badge sla %}``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from html import escape as _html_escape
 from typing import Any
 
 from django.urls import reverse
@@ -31,6 +33,18 @@ def _link_pattern(view_name: str) -> tuple[str, str]:
     url = reverse(view_name, args=[_PLACEHOLDER])
     head, _, tail = url.partition(str(_PLACEHOLDER))
     return head, tail
+
+
+def _e(value: Any) -> str:
+    """``conditional_escape``: safe strings as they are, anything else escaped (the same five
+    characters as ``django.utils.html.escape``, which calls this function)."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _html_escape(str(value))
+
+
+def _escaped(labels: dict[str, str]) -> dict[str, str]:
+    return {key: _e(value) for key, value in labels.items()}
 
 
 def _day(value: datetime | None) -> str:
@@ -86,38 +100,38 @@ def my_case_labels() -> dict[str, str]:
     }
 
 
-def my_case_rows(cases: Iterable[Any], labels: dict[str, str]) -> SafeString:
+_MY_ROW = (
+    '<tr data-testid="case-row">\n'
+    '      <td data-label="{number}">'
+    '<a class="long-id" href="{head}{pk}{tail}">{case_number}</a></td>\n'
+    '      <td data-label="{item}">{item_name}<br><small>{department}</small></td>\n'
+    '      <td data-label="{status}">{status_label}</td>\n'
+    '      <td data-label="{deadline}">{day}</td>\n'
+    '      <td data-label="{sla}">{badge}</td>\n'
+    "    </tr>"
+)
+
+
+def my_case_rows(cases: Iterable[selectors.CaseRow], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each of the citizen's cases (``cases/my_cases.html``)."""
     head, tail = _link_pattern("cases:detail")
     badge = SlaBadges()
     draft = gettext("草稿")
+    fixed = {**_escaped(labels), "head": _e(head), "tail": _e(tail)}
     rows = [
-        format_html(
-            '<tr data-testid="case-row">\n'
-            '      <td data-label="{}"><a class="long-id" href="{}{}{}">{}</a></td>\n'
-            '      <td data-label="{}">{}<br><small>{}</small></td>\n'
-            '      <td data-label="{}">{}</td>\n'
-            '      <td data-label="{}">{}</td>\n'
-            '      <td data-label="{}">{}</td>\n'
-            "    </tr>",
-            labels["number"],
-            head,
-            case.pk,
-            tail,
-            case.number or draft,
-            labels["item"],
-            case.item_version.name,
-            case.department.name,
-            labels["status"],
-            selectors.status_label(case),
-            labels["deadline"],
-            _day(case.deadline),
-            labels["sla"],
-            badge(selectors.sla_figures(case)),
+        _MY_ROW.format(
+            **fixed,
+            pk=int(case.pk),
+            case_number=_e(case.number or draft),
+            item_name=_e(case.item_name),
+            department=_e(case.department_name),
+            status_label=_e(selectors.status_label(case)),
+            day=_e(_day(case.deadline)),
+            badge=_e(badge(selectors.sla_figures(case))),
         )
         for case in cases
     ]
-    return mark_safe("\n    ".join(rows))  # noqa: S308 - every part escaped by format_html
+    return mark_safe("\n    ".join(rows))  # noqa: S308 - every value escaped by _e
 
 
 def queue_labels() -> dict[str, str]:
@@ -132,10 +146,25 @@ def queue_labels() -> dict[str, str]:
     }
 
 
-def queue_rows(cases: Iterable[Any], labels: dict[str, str]) -> SafeString:
+_QUEUE_ROW = (
+    '<tr data-testid="case-row" class="queue-row{state}">\n'
+    '      <td data-label="{number}">'
+    '<a class="long-id" href="{head}{pk}{tail}">{case_number}</a></td>\n'
+    '      <td data-label="{item}">{item_name}</td>\n'
+    '      <td data-label="{applicant}">{applicant_name}</td>\n'
+    '      <td data-label="{status}">{status_label}<br><small>{channel}</small></td>\n'
+    '      <td data-label="{received}">{received_at}</td>\n'
+    '      <td data-label="{deadline}">{day}</td>\n'
+    '      <td data-label="{sla}">{badge}</td>\n'
+    "    </tr>"
+)
+
+
+def queue_rows(cases: Iterable[selectors.CaseRow], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each case in the clerk's queue (``cases/office/queue.html``)."""
     head, tail = _link_pattern("office-cases:case")
     badge = SlaBadges()
+    fixed = {**_escaped(labels), "head": _e(head), "tail": _e(tail)}
     rows = []
     for case in cases:
         sla = selectors.sla_figures(case)
@@ -146,35 +175,18 @@ def queue_rows(cases: Iterable[Any], labels: dict[str, str]) -> SafeString:
         else:
             state = ""
         rows.append(
-            format_html(
-                '<tr data-testid="case-row" class="queue-row{}">\n'
-                '      <td data-label="{}"><a class="long-id" href="{}{}{}">{}</a></td>\n'
-                '      <td data-label="{}">{}</td>\n'
-                '      <td data-label="{}">{}</td>\n'
-                '      <td data-label="{}">{}<br><small>{}</small></td>\n'
-                '      <td data-label="{}">{}</td>\n'
-                '      <td data-label="{}">{}</td>\n'
-                '      <td data-label="{}">{}</td>\n'
-                "    </tr>",
-                state,
-                labels["number"],
-                head,
-                case.pk,
-                tail,
-                case.number or "",
-                labels["item"],
-                case.item_version.name,
-                labels["applicant"],
-                case.applicant_name,
-                labels["status"],
-                selectors.status_label(case),
-                selectors.channel_label(case),
-                labels["received"],
-                _minute(case.received_at),
-                labels["deadline"],
-                _day(case.deadline),
-                labels["sla"],
-                badge(sla),
+            _QUEUE_ROW.format(
+                **fixed,
+                state=_e(state),
+                pk=int(case.pk),
+                case_number=_e(case.number or ""),
+                item_name=_e(case.item_name),
+                applicant_name=_e(case.applicant_name),
+                status_label=_e(selectors.status_label(case)),
+                channel=_e(selectors.channel_label(case)),
+                received_at=_e(_minute(case.received_at)),
+                day=_e(_day(case.deadline)),
+                badge=_e(badge(sla)),
             )
         )
-    return mark_safe("\n    ".join(rows))  # noqa: S308 - every part escaped by format_html
+    return mark_safe("\n    ".join(rows))  # noqa: S308 - every value escaped by _e

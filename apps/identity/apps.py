@@ -22,3 +22,7 @@ class IdentityConfig(AppConfig):
         user_logged_in.connect(mark_staff_session, dispatch_uid="identity.mark_staff_session")
         # Login plumbing too: failed logins count against the client's address.
         user_login_failed.connect(record_failure, dispatch_uid="identity.login_ip_failure")
+        # Cache plumbing: the cached account and posts are dropped whenever their rows change.
+        from apps.identity import principal
+
+        principal.connect()

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from apps.identity import principal
 from apps.identity.constants import AuthorisationScope, EnterpriseRoleKind, EnterpriseStatus
 from apps.identity.models import (
     AgentAuthorisation,
@@ -19,6 +20,10 @@ from apps.identity.models import (
     User,
 )
 from apps.identity.pii import id_number_index, phone_index
+
+# Cached with the session's user (one cache round trip, no query): ``principal``.
+active_posts = principal.active_posts
+represented_enterprise_ids = principal.represented_enterprise_ids
 
 
 def _codes(item_code: str | Iterable[str] | None) -> list[str]:

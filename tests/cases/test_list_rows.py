@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
+from django.utils import timezone
+
 from apps.cases import list_rows, selectors
 
 
@@ -13,14 +17,22 @@ def _case(**extra):
         "number": "",
         "status": "draft",
         "channel": "online",
-        "item_version": SimpleNamespace(name="<b>事项</b>"),
-        "department": SimpleNamespace(name="部门"),
         "applicant_name": "<script>x</script>",
+        "created_at": timezone.now(),
         "received_at": None,
+        "accepted_at": None,
+        "promised_days": None,
+        "extension_days": 0,
+        "paused_days": 0,
+        "paused_since": None,
         "deadline": None,
+        "decided_at": None,
+        "closed_at": None,
+        "item_name": "<b>事项</b>",
+        "department_name": "部门",
     }
     fields.update(extra)
-    return SimpleNamespace(**fields)
+    return selectors.CaseRow(**fields)
 
 
 def test_my_case_row_escapes_names_and_labels_a_draft(monkeypatch):
@@ -41,3 +53,34 @@ def test_queue_row_escapes_the_applicant_and_badges_an_overdue_case(monkeypatch)
     assert 'class="queue-row queue-row--red"' in html
     assert '<span class="sla sla--red">已超期 3 个工作日</span>' in html
     assert 'href="/office/cases/7/"' in html
+
+
+@pytest.mark.django_db
+def test_case_rows_carry_the_listed_columns_and_give_the_same_sla_as_the_case(department):
+    """The rows are read as tuples; each is what the page showed from the model instance."""
+    from apps.cases.models import Case
+    from tests.cases import factories
+
+    version = factories.item_version(department)
+    people = {
+        "applicant": factories.citizen(),
+        "clerk": factories.clerk_of(department),
+        "reviewer": factories.reviewer_of(department),
+    }
+    accepted = factories.case_in("accepted", version=version, **people)
+    factories.case_in("draft", version=version, **people)
+    rows = {row.pk: row for row in selectors.case_rows(Case.objects.order_by("pk"))}
+    assert len(rows) == 2
+    for case in Case.objects.select_related("item_version", "department"):
+        row = rows[case.pk]
+        assert row.item_name == case.item_version.name
+        assert row.department_name == case.department.name
+        assert (row.number, row.status, row.channel, row.applicant_name, row.deadline) == (
+            case.number,
+            case.status,
+            case.channel,
+            case.applicant_name,
+            case.deadline,
+        )
+        assert selectors.sla_figures(row) == selectors.sla_figures(case)
+    assert selectors.sla_figures(rows[accepted.pk]) is not None

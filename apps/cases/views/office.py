@@ -69,7 +69,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         scope="all" if request.GET.get("scope") == "all" else "",
     )
     page = page_number(request)
-    rows = list(
+    rows = selectors.case_rows(
         selectors.list_queue_for_clerk(
             request.user, filters, getattr(request, "staff_memberships", None)
         )[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]

@@ -133,7 +133,7 @@ def case_apply(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     page = page_number(request)
-    rows = list(
+    rows = selectors.case_rows(
         selectors.list_cases_for_applicant(request.user)[
             (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
         ]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record_audit_event
 from apps.core.exceptions import DomainError
+from apps.identity import principal
 from apps.identity.constants import (
     MAX_LICENCE_ADMINS,
     AssuranceLevel,
@@ -123,6 +124,8 @@ def _end_roles_under_representative(
     ended = EnterpriseRole.objects.filter(pk__in=[r.pk for r in roles]).update(
         revoked_at=now, updated_at=now
     )
+    for role in roles:
+        principal.changed(role.user_id)
     name = enterprise.name
     notices: list[tuple[int, str]] = []
     if previous is not None:
