@@ -11,6 +11,7 @@ wallet.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from django.conf import settings
 
 from apps.audit.models import AuditEvent
-from apps.bundles.constants import ApplicationStatus
+from apps.bundles.constants import ApplicationStatus, ChildState
 from apps.bundles.models import BundleApplication, BundleChild, BundleVersion
 from apps.cases import personal
 from apps.cases import services as case_services
@@ -147,17 +148,17 @@ def test_newborn_bundle_from_questions_to_results_in_the_wallet(
     clerk = StaffMembershipFactory(
         department=department, role=StaffRole.CLERK, user=UserFactory(username="window-wang")
     ).user
-    simulator = departments_system(version, live_server, department_simulator, department)
-    worker = celery_worker_factory(
-        env={
-            "SITE_URL": live_server.url,
-            "CASES_UPLOAD_ROOT": str(settings.CASES_UPLOAD_ROOT),
-        }
-    )
-    phone = new_page(browser, PHONE)
+    env = {"SITE_URL": live_server.url, "CASES_UPLOAD_ROOT": str(settings.CASES_UPLOAD_ROOT)}
+    with ThreadPoolExecutor(1) as pool:
+        # Both processes start at once (starting the worker touches no database).
+        starting_worker = pool.submit(celery_worker_factory, env=env)
+        simulator = departments_system(version, live_server, department_simulator, department)
+        worker = starting_worker.result()
 
     def logs() -> str:
         return simulator.log()[-3000:] + worker.log()[-3000:]
+
+    phone = new_page(browser, PHONE)
 
     # when: the parent answers the guiding questions on a phone
     login(phone, live_server, parent.username, PASSWORD, next_path="/bundles/")
@@ -190,7 +191,9 @@ def test_newborn_bundle_from_questions_to_results_in_the_wallet(
     application = BundleApplication.objects.get(applicant_user=parent)
     assert application.delivery_method == "wallet"
     progress_url = phone.url
-    assert wait_until(lambda: child(application, "cert").case_id, timeout=30), logs()
+    assert wait_until(
+        lambda: child(application, "cert").state == ChildState.SUBMITTED, timeout=30
+    ), logs()
     phone.goto(progress_url)
     steps = phone.locator(".bundle-steps")
     expect(steps).to_contain_text("已提交部门")
