@@ -342,6 +342,27 @@ def celery_worker_factory(
         worker.stop()
 
 
+@pytest.fixture
+def department_simulator(tmp_path):
+    """Start ``manage.py department_simulator`` subprocesses: ``department_simulator(*options)``
+    (tests/handoffs/processes.py; ``push_endpoint`` in tests/handoffs/factories.py points a
+    department's push endpoint at one). Each is stopped (SIGTERM) at teardown; its SQLite
+    record stays in ``tmp_path``.
+    """
+    from tests.handoffs.processes import SimulatorProcess
+
+    started: list[SimulatorProcess] = []
+
+    def start(*options: str, env: dict | None = None) -> SimulatorProcess:
+        simulator = SimulatorProcess(options, directory=tmp_path, env=env).start()
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        simulator.stop()
+
+
 def wait_until(predicate: object, *, timeout: float = 30.0, interval: float = 0.1) -> bool:
     """Poll ``predicate()`` until it is truthy or ``timeout`` passes (for cross-process tests)."""
     assert callable(predicate)

@@ -452,6 +452,10 @@ class BundleApplication(TimeStampedModel):
     # When the orchestration last looked at every child (services.advance_bundle_application);
     # the sweeper re-enqueues applications with work newer than this.
     advanced_at = models.DateTimeField(_("最近编排时间"), null=True, blank=True)
+    # When the sweeper last re-enqueued the orchestration: it does not send it again before
+    # BUNDLE_SWEEP_STALE_SECONDS have passed, so a worker that falls behind does not get the
+    # same application once per sweep (services.sweep_bundle_applications).
+    requeued_at = models.DateTimeField(_("最近补发编排时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("一件事申请")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -127,10 +128,55 @@ def test_sweeper_requeues_only_applications_with_unseen_work(
     # then
     assert count == 1
     assert enqueued == [lost_application.pk]
-    # and a decision newer than the last pass is picked up too
+    # and a decision newer than the last pass is picked up too; the lost one, enqueued a
+    # moment ago, is not sent again before the stale period has passed
     BundleChild.objects.filter(application=application, component__key="cert").update(
         decided_at=timezone.now()
     )
     enqueued.clear()
-    assert services.sweep_bundle_applications() == 2
-    assert set(enqueued) == {application.pk, lost_application.pk}
+    assert services.sweep_bundle_applications() == 1
+    assert enqueued == [application.pk]
+    BundleApplication.objects.filter(pk=lost_application.pk).update(requeued_at=old)
+    enqueued.clear()
+    assert services.sweep_bundle_applications() == 1
+    assert enqueued == [lost_application.pk]
+
+
+def test_a_sweep_repeated_while_nothing_is_processed_enqueues_each_application_once(
+    department, broker
+) -> None:
+    # given: three applications whose orchestration task was lost (no pass ever ran), and no
+    # worker consuming the real Redis queue
+    version = published_birth_bundle(department)
+    applications = [
+        services.submit_bundle_application(
+            user=citizen(name),
+            version_id=version.pk,
+            answers={"needs_ssc": "no"},
+            form_data=FORM,
+            files=files_for(version),
+        )
+        for name in ("赵一", "钱二", "孙三")
+    ]
+    ids = sorted(a.pk for a in applications)
+    old = timezone.now() - timedelta(minutes=10)
+    BundleApplication.objects.filter(pk__in=ids).update(submitted_at=old, updated_at=old)
+    assert broker.llen("celery") == 0
+
+    def published() -> list[int]:
+        messages = [json.loads(m) for m in broker.lrange("celery", 0, -1)]
+        assert {m["headers"]["task"] for m in messages} <= {"bundles.advance"}
+        return sorted(int(m["headers"]["argsrepr"].strip("(,)")) for m in messages)
+
+    # when: the sweeper runs twice (the worker is behind: nothing was processed in between)
+    first = services.sweep_bundle_applications()
+    second = services.sweep_bundle_applications()
+    # then: each application's task was published once
+    assert (first, second) == (3, 0)
+    assert published() == ids
+    # and once the stale period has passed with still nothing processed (the tasks were lost
+    # with the worker), the next sweep sends each again, once
+    BundleApplication.objects.filter(pk__in=ids).update(requeued_at=old)
+    assert services.sweep_bundle_applications() == 3
+    assert services.sweep_bundle_applications() == 0
+    assert published() == sorted(ids * 2)

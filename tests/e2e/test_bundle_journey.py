@@ -1,21 +1,27 @@
 """新生儿出生一件事 in a real browser, the citizen on a phone: the guiding questions, one form,
-one set of uploads, one submission; a supplement asked by one child's department answered on
-the bundle page; one acceptance at the comprehensive window; the departments' own system
-deciding each child over HTTP, the 出生医学证明 number flowing into 出生登记 without being typed
-again; the citizen following the progress and getting every result together (统一出件).
+one set of uploads, one submission, the results to the wallet; a supplement asked by one child's
+department answered on the bundle page; one acceptance at the comprehensive window; the
+departments' own system (the department simulator, its own process) receiving each child case
+as a signed push from a real Celery worker and deciding it through the answer API, the
+出生医学证明 number it issues flowing into 出生登记 without being typed again; the citizen
+following the progress, getting every result together (统一出件) and the 出生医学证明 in the
+wallet.
 """
 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, expect
 
-from apps.bundles.constants import ApplicationStatus
-from apps.bundles.models import BundleApplication, BundleChild
+from django.conf import settings
+
+from apps.audit.models import AuditEvent
+from apps.bundles.constants import ApplicationStatus, ChildState
+from apps.bundles.models import BundleApplication, BundleChild, BundleVersion
 from apps.cases import personal
 from apps.cases import services as case_services
 from apps.cases.constants import CaseStatus
@@ -23,7 +29,9 @@ from apps.cases.permissions import CaseActor
 from apps.identity.constants import StaffRole
 from tests.bundles.factories import published_birth_bundle
 from tests.cases.factories import PDF
+from tests.conftest import wait_until
 from tests.e2e.test_phone import AXE_RUN, AXE_SOURCE
+from tests.handoffs.factories import push_endpoint
 from tests.identity.factories import (
     ApiClientFactory,
     PersonFactory,
@@ -31,11 +39,15 @@ from tests.identity.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.usefixtures("transactional_db")]
 
 PASSWORD = "correct-horse-battery"  # the factories' password (tests/e2e/conftest.py)
 PHONE = {"width": 390, "height": 844}
+SECRET = "birth-departments-secret-0123456789abcdef"
+# The hospital's system numbers its certificates in the order the cases reach it (the first).
+CERTIFICATE_TEMPLATE = "Q36010026{seq:04d}"
 CERTIFICATE_NO = "Q360100260001"
+WALLET = "电子证照逐项存入证照夹（办结一项推送一项）"
 
 
 @pytest.fixture
@@ -81,19 +93,36 @@ def axe_clean(page: Page) -> None:
     assert found == [], f"{page.url}: {found}"
 
 
-def decide_over_http(live_server, token: str, case_id: int, result: dict) -> None:
-    """The department's own system reviews, decides and completes one child case."""
-    headers = {"Authorization": f"Bearer {token}"}
-    api = f"{live_server.url}/api/v1/cases/{case_id}"
-    review = requests.post(f"{api}/review/", json={}, headers=headers, timeout=15)
-    assert review.status_code == 200, review.text
-    decision = requests.post(
-        f"{api}/decide/",
-        json={"decision": "approved", "result": result, "complete": True},
-        headers=headers,
-        timeout=15,
+def departments_system(version: BundleVersion, live_server, department_simulator, department):
+    """The departments' own system: a push receiver holding the signing key, deciding (and
+    办结) every case it receives through the answer API, with the result fields of each item
+    (the certificate number, the 户口 number) as ``--result-for`` options."""
+    codes = {
+        c.key: c.item_version.implementation_code
+        for c in version.components.select_related("item_version")
+    }
+    api_client = ApiClientFactory(department=department, allowed_scopes="handoffs")
+    simulator = department_simulator(
+        "--key",
+        f"k1={SECRET}",
+        "--portal-url",
+        live_server.url,
+        "--client-id",
+        api_client.application.client_id,
+        "--client-secret",
+        "test-client-secret",
+        "--answer",
+        "decision",
+        "--answer-subject",
+        "cases.case",
+        "--complete",
+        "--result-for",
+        f"{codes['cert']}:certificate_no={CERTIFICATE_TEMPLATE}",
+        "--result-for",
+        f"{codes['hukou']}:hukou_no=360100-{{seq:04d}}",
     )
-    assert decision.status_code == 200, decision.text
+    push_endpoint(department, simulator, secret=SECRET)
+    return simulator
 
 
 def child(application: BundleApplication, key: str) -> BundleChild:
@@ -102,17 +131,33 @@ def child(application: BundleApplication, key: str) -> BundleChild:
     )
 
 
-def test_newborn_bundle_from_questions_to_unified_results(
-    live_server, browser: Browser, login, pdf_file: Path, department, calendar_2026
+def test_newborn_bundle_from_questions_to_results_in_the_wallet(
+    live_server,
+    browser: Browser,
+    login,
+    pdf_file: Path,
+    department,
+    calendar_2026,
+    department_simulator,
+    celery_worker_factory,
 ) -> None:
-    # given: the bundle, a verified parent, a comprehensive-window clerk, the departments' system
+    # given: the bundle, a verified parent, a comprehensive-window clerk, the departments'
+    # system (the simulator) and the portal's worker pushing to it
     version = published_birth_bundle(department)
     parent = PersonFactory(user=UserFactory(username="li-ma"), name="李华", verified=True).user
     clerk = StaffMembershipFactory(
         department=department, role=StaffRole.CLERK, user=UserFactory(username="window-wang")
     ).user
-    api_client = ApiClientFactory(department=department)
-    base = live_server.url
+    env = {"SITE_URL": live_server.url, "CASES_UPLOAD_ROOT": str(settings.CASES_UPLOAD_ROOT)}
+    with ThreadPoolExecutor(1) as pool:
+        # Both processes start at once (starting the worker touches no database).
+        starting_worker = pool.submit(celery_worker_factory, env=env)
+        simulator = departments_system(version, live_server, department_simulator, department)
+        worker = starting_worker.result()
+
+    def logs() -> str:
+        return simulator.log()[-3000:] + worker.log()[-3000:]
+
     phone = new_page(browser, PHONE)
 
     # when: the parent answers the guiding questions on a phone
@@ -127,7 +172,8 @@ def test_newborn_bundle_from_questions_to_unified_results(
     expect(phone.get_by_role("link", name="开始申请（一表填写）")).to_be_visible()
     phone.get_by_role("link", name="开始申请（一表填写）").click()
 
-    # when: one form (the name prefilled from the profile), one set of uploads, one submission
+    # when: one form (the name prefilled from the profile), one set of uploads, the results to
+    # the wallet, one submission
     expect(phone.get_by_label("申请人姓名")).to_have_value("李华")
     fits(phone)
     phone.get_by_label("身份证号码").fill("11010519491231002X")
@@ -136,16 +182,23 @@ def test_newborn_bundle_from_questions_to_unified_results(
     phone.get_by_label("本人承诺所填信息真实有效").check()
     for upload in phone.locator('input[type="file"]').all():
         upload.set_input_files(pdf_file)
+    phone.get_by_label(WALLET).check()
     phone.get_by_role("button", name="一次提交").click()
 
-    # then: the progress page: the root child went to its department, the others wait for it
+    # then: the progress page; the worker submits the root child to its department, the others
+    # wait for it
     expect(phone.get_by_role("heading", name="各事项办理进度")).to_be_visible()
+    application = BundleApplication.objects.get(applicant_user=parent)
+    assert application.delivery_method == "wallet"
+    progress_url = phone.url
+    assert wait_until(
+        lambda: child(application, "cert").state == ChildState.SUBMITTED, timeout=30
+    ), logs()
+    phone.goto(progress_url)
     steps = phone.locator(".bundle-steps")
     expect(steps).to_contain_text("已提交部门")
     expect(steps).to_contain_text("等待“出生医学证明办理”办结后自动提交")
     fits(phone)
-    application = BundleApplication.objects.get(applicant_user=parent)
-    progress_url = phone.url
 
     # when: the hospital's window asks for a supplement on the 出生医学证明
     cert = child(application, "cert")
@@ -175,45 +228,50 @@ def test_newborn_bundle_from_questions_to_unified_results(
     ).click()
     office.get_by_role("button", name="一窗受理（各子事项分别为其部门受理）").click()
     expect(office.get_by_role("status").first).to_contain_text("已受理")
-    assert child(application, "cert").case.status == CaseStatus.ACCEPTED
+    assert child(application, "cert").case.accepted_at is not None
 
-    # when: the departments' system decides each child as it arrives (over HTTP)
-    token = requests.post(
-        f"{base}/o/token/",
-        data={"grant_type": "client_credentials", "scope": "cases:read cases:write"},
-        auth=(api_client.application.client_id, "test-client-secret"),
-        timeout=15,
-    ).json()["access_token"]
-    decide_over_http(live_server, token, cert.case_id, {"certificate_no": CERTIFICATE_NO})
-
-    # then: 出生登记 started by itself, accepted at the same window, with the certificate
-    # number in its form, never typed by the parent
-    hukou = child(application, "hukou")
-    assert hukou.case.status == CaseStatus.ACCEPTED, hukou.last_error
+    # then: the worker pushes each accepted child to the departments' system, which decides
+    # and 办结 it through the answer API; the next child starts by itself, accepted at the same
+    # window, until everything is concluded
+    assert wait_until(
+        lambda: (
+            BundleApplication.objects.get(pk=application.pk).status == ApplicationStatus.CONCLUDED
+        ),
+        timeout=90,
+        interval=0.25,
+    ), logs()
+    assert simulator.received_count() == 3
+    cert, hukou = child(application, "cert"), child(application, "hukou")
+    assert cert.case.result_data["certificate_no"] == CERTIFICATE_NO
+    # the certificate number is in 出生登记's form, never typed by the parent
     assert personal.full_form(hukou.case)["birth_certificate_no"] == CERTIFICATE_NO
-    phone.goto(progress_url)
-    expect(phone.locator(".bundle-steps")).to_contain_text("已作出决定")
-    decide_over_http(live_server, token, hukou.case_id, {"hukou_no": "360100-0001"})
-    decide_over_http(live_server, token, child(application, "insurance").case_id, {})
+    assert hukou.case.accepted_at is not None
+    assert hukou.case.result_data["hukou_no"] == "360100-0002"
+    # the 出生医学证明 went to the wallet as soon as it was 办结, the others wait for the window
+    assert wait_until(lambda: child(application, "cert").case.status == CaseStatus.DELIVERED)
+    assert AuditEvent.objects.filter(action="bundles.result_to_wallet").count() == 1
 
-    # then: everything is concluded and the results are listed together
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.CONCLUDED
+    # then: the results are listed together
     phone.goto(progress_url)
     results = phone.locator("#results")
     for name in ("出生医学证明办理", "出生登记", "城乡居民医保参保登记"):
         expect(results).to_contain_text(name)
-    licence = child(application, "cert").case.result_data["licence"]["identifier"]
+    licence = cert.case.result_data["licence"]["identifier"]
     expect(results).to_contain_text(licence)
     fits(phone)
     axe_clean(phone)
 
-    # when: the window hands every result over at once (统一出件)
+    # when: the window hands every other result over at once (统一出件)
     office.reload()
     office.get_by_role("button", name="统一出件（各子事项结果一并送达）").click()
     expect(office.get_by_role("status").first).to_contain_text("已统一出件")
 
-    # then: the parent sees it
+    # then: the parent sees it, and finds the 出生医学证明 in the wallet
     phone.goto(progress_url)
     expect(phone.locator("#results")).to_contain_text("全部结果已于")
     fits(phone)
+    phone.get_by_role("link", name="已存入证照夹").first.click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("我的电子证照")
+    expect(phone.locator(".licence-card__name")).to_have_text(["出生医学证明"])
+    fits(phone)
+    axe_clean(phone)

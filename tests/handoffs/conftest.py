@@ -1,4 +1,7 @@
-"""Handoff fixtures: a stub HTTP receiver in a thread (unit tier, STYLE.md Q7)."""
+"""Handoff fixtures: a stub HTTP receiver in a thread (unit tier, STYLE.md Q7), and the national
+systems the department simulator plays (``--national-reviews``, ``--national-licences``).
+
+``department_simulator`` itself is in tests/conftest.py (the bundle journey uses it too)."""
 
 from __future__ import annotations
 
@@ -65,20 +68,21 @@ def stub_receiver() -> Iterator[StubReceiver]:
 
 
 @pytest.fixture
-def department_simulator(tmp_path):
-    """Start ``manage.py department_simulator`` subprocesses: ``department_simulator(*options)``.
+def national(settings):
+    """The national 好差评 system: the department every rating is pushed to."""
+    from tests.core.factories import DepartmentFactory
 
-    Each is stopped (SIGTERM) at teardown; its SQLite record stays in ``tmp_path``.
-    """
-    from tests.handoffs.processes import SimulatorProcess
+    target = DepartmentFactory(name="国家政务服务平台好差评系统")
+    settings.REVIEWS_NATIONAL_TARGET_USCC = target.uscc
+    return target
 
-    started: list[SimulatorProcess] = []
 
-    def start(*options: str, env: dict | None = None) -> SimulatorProcess:
-        simulator = SimulatorProcess(options, directory=tmp_path, env=env).start()
-        started.append(simulator)
-        return simulator
+@pytest.fixture
+def platform():
+    """The national e-licence sharing platform: a department subscribed to every licence type."""
+    from apps.licences.services import subscribe_status_changes
+    from tests.core.factories import DepartmentFactory
 
-    yield start
-    for simulator in started:
-        simulator.stop()
+    target = DepartmentFactory(name="全国一体化政务服务平台电子证照共享服务系统")
+    subscribe_status_changes(department=target, licence_types=[])
+    return target

@@ -30,6 +30,22 @@ class SigningKeyFactory(factory.django.DjangoModelFactory):
     secret = factory.Sequence(lambda n: f"test-secret-{n:04d}-0123456789abcdef")
 
 
+def push_endpoint(
+    department, simulator, *, secret: str, key_id: str = "k1", timeout: int = 5, **fields
+) -> DepartmentEndpoint:
+    """``department`` pushes to ``simulator`` (a ``department_simulator`` process holding
+    ``key_id=secret``), signed with that key."""
+    endpoint = DepartmentEndpointFactory(
+        department=department,
+        mode=DeliveryMode.PUSH,
+        push_url=simulator.url,
+        timeout_seconds=timeout,
+        **{"max_attempts": 5, **fields},
+    )
+    SigningKeyFactory(endpoint=endpoint, key_id=key_id, secret=secret)
+    return endpoint
+
+
 class HandoffFactory(factory.django.DjangoModelFactory):
     """A row as ``enqueue_handoff`` writes it (no task scheduled: tests call services)."""
 

@@ -11,37 +11,18 @@ from __future__ import annotations
 import pytest
 
 from apps.handoffs import services as handoff_services
-from apps.handoffs.constants import AttemptOutcome, DeliveryMode, HandoffState
+from apps.handoffs.constants import AttemptOutcome, HandoffState
 from apps.handoffs.models import Handoff, HandoffAnswer, HandoffAttempt
 from apps.handoffs.services import SubjectRef
 from apps.reviews import services
 from apps.reviews.constants import Grade
 from tests.conftest import wait_until
-from tests.core.factories import DepartmentFactory
-from tests.handoffs.factories import DepartmentEndpointFactory, SigningKeyFactory
+from tests.handoffs.factories import push_endpoint
 from tests.identity.factories import ApiClientFactory, verified_user
 from tests.reviews.factories import BAD_REASON, window_service
 
 SECRET = "national-reviews-secret-0123456789abcdef"
 NATIONAL_FIELDS = "SELECT evaluate_id, event, assess_number, satisfaction, channel FROM national"
-
-
-@pytest.fixture
-def national(settings):
-    target = DepartmentFactory(name="国家政务服务平台好差评系统")
-    settings.REVIEWS_NATIONAL_TARGET_USCC = target.uscc
-    return target
-
-
-def _push_to(national, simulator) -> None:
-    endpoint = DepartmentEndpointFactory(
-        department=national,
-        mode=DeliveryMode.PUSH,
-        push_url=simulator.url,
-        timeout_seconds=5,
-        max_attempts=5,
-    )
-    SigningKeyFactory(endpoint=endpoint, key_id="k1", secret=SECRET)
 
 
 @pytest.mark.worker
@@ -71,7 +52,7 @@ def test_a_rating_reaches_the_national_system_and_is_acknowledged(
         "--answer",
         "received",
     )
-    _push_to(national, simulator)
+    push_endpoint(national, simulator, secret=SECRET)
     worker = celery_worker_factory(env={"SITE_URL": live_server.url})
     service = window_service(department, served_user=verified_user("孙丽"))
     # when a citizen rates the window service 非常不满意 on the hall pad
@@ -112,7 +93,7 @@ def test_the_national_system_refuses_a_payload_outside_the_interface(
     # given the national system, and a rating payload with a grade outside the code list and
     # a mobile number in clear
     simulator = department_simulator("--key", f"k1={SECRET}", "--national-reviews")
-    _push_to(national, simulator)
+    push_endpoint(national, simulator, secret=SECRET)
     handoff = handoff_services.enqueue_handoff(
         subject=SubjectRef(type="reviews.rating", id="1"),
         event="reviews.rating",
@@ -141,7 +122,7 @@ def test_a_rectification_result_is_acknowledged_with_the_national_body(
 ) -> None:
     # given the national system
     simulator = department_simulator("--key", f"k1={SECRET}", "--national-reviews")
-    _push_to(national, simulator)
+    push_endpoint(national, simulator, secret=SECRET)
     handoff = handoff_services.enqueue_handoff(
         subject=SubjectRef(type="reviews.rectificationticket", id="7"),
         event="reviews.rectification",

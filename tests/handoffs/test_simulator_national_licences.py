@@ -15,41 +15,20 @@ import json
 import pytest
 
 from apps.handoffs import services as handoff_services
-from apps.handoffs.constants import AttemptOutcome, DeliveryMode, HandoffState
+from apps.handoffs.constants import AttemptOutcome, HandoffState
 from apps.handoffs.models import Handoff, HandoffAttempt
 from apps.licences.constants import LicenceAction
 from apps.licences.services import (
     LicenceActor,
     change_licence,
     change_licence_status,
-    subscribe_status_changes,
 )
 from tests.conftest import wait_until
-from tests.core.factories import DepartmentFactory
-from tests.handoffs.factories import DepartmentEndpointFactory, SigningKeyFactory
+from tests.handoffs.factories import push_endpoint
 from tests.licences.factories import person_licence
 
 SECRET = "national-licences-secret-0123456789abcdef"
 ROWS = "SELECT identifier, event, status, superseded_by FROM licence_status ORDER BY identifier"
-
-
-@pytest.fixture
-def platform():
-    """The national sharing platform: a department subscribed to every licence type."""
-    target = DepartmentFactory(name="全国一体化政务服务平台电子证照共享服务系统")
-    subscribe_status_changes(department=target, licence_types=[])
-    return target
-
-
-def _push_to(platform, simulator) -> None:
-    endpoint = DepartmentEndpointFactory(
-        department=platform,
-        mode=DeliveryMode.PUSH,
-        push_url=simulator.url,
-        timeout_seconds=5,
-        max_attempts=5,
-    )
-    SigningKeyFactory(endpoint=endpoint, key_id="k1", secret=SECRET)
 
 
 @pytest.mark.worker
@@ -60,7 +39,7 @@ def test_revocation_and_supersession_reach_the_national_platform_once(
 ) -> None:
     # given the national platform (the simulator) holding the signing key, and a worker
     simulator = department_simulator("--key", f"k1={SECRET}", "--national-licences")
-    _push_to(platform, simulator)
+    push_endpoint(platform, simulator, secret=SECRET)
     worker = celery_worker_factory()
     revoked, renewed = person_licence(department), person_licence(department)
     # when the department revokes one licence and renews the other
@@ -107,7 +86,7 @@ def test_the_national_platform_refuses_a_status_payload_outside_the_interface(
     # given the national platform, and a status change carrying holder data and a forged
     # identifier
     simulator = department_simulator("--key", f"k1={SECRET}", "--national-licences")
-    _push_to(platform, simulator)
+    push_endpoint(platform, simulator, secret=SECRET)
     handoff = handoff_services.enqueue_handoff(
         subject=handoff_services.SubjectRef(type="licences.licence", id="1"),
         event="licence.revoked",

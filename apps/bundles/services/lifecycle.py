@@ -123,29 +123,49 @@ def sweep_bundle_applications(*, stale_after: timedelta | None = None) -> int:
     """Re-enqueue the orchestration of applications with work it has not seen: a child decided
     after the last pass, an expired claim, a submitted child whose case closed, no pass at
     all (the task was lost with a worker or Redis), or a child 办结 with its licence and not yet
-    delivered to the wallet the applicant chose. Returns how many were enqueued."""
+    delivered to the wallet the applicant chose. Returns how many were enqueued.
+
+    Each application is re-enqueued at most once per ``stale_after``: ``requeued_at`` is set in
+    the same transaction that picks it (rows locked by a running pass are skipped), and the
+    tasks are sent after the commit. A worker that falls behind therefore gets one task per
+    application, not one per sweep; a task lost after the commit (a killed worker, a restarted
+    Redis, a sweeper killed before sending) is sent again by the first sweep after
+    ``stale_after``.
+    """
 
     now = timezone.now()
     if stale_after is None:
         stale_after = timedelta(seconds=settings.BUNDLE_SWEEP_STALE_SECONDS)
     cutoff = now - stale_after
+    not_requeued_lately = Q(requeued_at__isnull=True) | Q(requeued_at__lt=cutoff)
     pending_children = BundleChild.objects.filter(application=OuterRef("pk")).filter(
         Q(decided_at__gt=F("application__advanced_at"))
         | Q(state=ChildState.STARTING, lease_until__lt=now)
         | Q(state=ChildState.SUBMITTED, case__status__in=list(_CLOSED_CASE_STATES))
     )
-    ids = list(
+    candidates = list(
         BundleApplication.objects.filter(status=ApplicationStatus.IN_PROGRESS)
+        .filter(not_requeued_lately)
         .filter(
             Q(advanced_at__isnull=True, submitted_at__lt=cutoff)
             | Q(Exists(pending_children), updated_at__lt=cutoff)
         )
         .values_list("pk", flat=True)[:1000]
     )
-    wallet = wallet_deliveries_pending().exclude(pk__in=ids).values_list("pk", flat=True)
-    ids += list(wallet[:1000])
+    wallet = wallet_deliveries_pending().filter(not_requeued_lately).exclude(pk__in=candidates)
+    candidates += list(wallet.values_list("pk", flat=True)[:1000])
+    with transaction.atomic(durable=True):
+        ids = list(
+            BundleApplication.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=candidates)
+            .filter(not_requeued_lately)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # updated_at stays: it tells the sweeper when the application itself last changed.
+        BundleApplication.objects.filter(pk__in=ids).update(requeued_at=now)
     for application_id in ids:
         enqueue_advance(application_id)
     if ids:
-        logger.info("bundles.swept", extra={"count": len(ids)})
+        logger.info("bundles.swept", extra={"count": len(ids), "application_ids": ids[:100]})
     return len(ids)

@@ -12,9 +12,10 @@ It talks to the portal only over HTTP, as a real department system would:
 
 Fault knobs for tests and benchmarks: ``--fail-rate`` / ``--fail-for-seconds`` (HTTP 500),
 ``--timeout-rate`` (sleep past the portal's timeout, then process anyway, as a slow system does),
-``--status 4xx`` with ``--status-rate`` (refuse). Everything the simulator saw is in the record
-file: table ``received`` (one row per idempotency key), ``requests`` (one row per HTTP request
-or inbox item, with its outcome) and ``answers``.
+``--status 4xx`` with ``--status-rate`` (refuse). Decisions carry result fields with
+``--result KEY=VALUE`` / ``--result-for ITEM_CODE:KEY=VALUE`` (``results.py``). Everything the
+simulator saw is in the record file: table ``received`` (one row per idempotency key),
+``requests`` (one row per HTTP request or inbox item, with its outcome) and ``answers``.
 
 ``--national-reviews`` makes the push receiver play the national 好差评 system (``national.py``):
 it also checks the national interface's fields, keeps a ``national`` table and acknowledges

@@ -11,6 +11,7 @@ from typing import Any
 
 from apps.handoffs.simulator.config import SimulatorConfig
 from apps.handoffs.simulator.department import Department
+from apps.handoffs.simulator.results import collect, parse_item_result, parse_result
 from apps.handoffs.verify import DEFAULT_WINDOW_SECONDS
 
 logger = logging.getLogger("department_simulator")
@@ -28,6 +29,20 @@ def _rate(value: str) -> float:
     if not 0.0 <= rate <= 1.0:
         raise argparse.ArgumentTypeError("a rate is between 0 and 1")
     return rate
+
+
+def _result(value: str) -> tuple[str, str]:
+    try:
+        return parse_result(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _item_result(value: str) -> tuple[str, str, str]:
+    try:
+        return parse_item_result(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +76,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decision", default="approved")
     parser.add_argument("--reason", default="")
     parser.add_argument("--complete", action="store_true", help="decisions also complete")
+    parser.add_argument(
+        "--result",
+        type=_result,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a result field in every decision (repeatable); VALUE may use {case_number}, "
+        "{handoff_id} and {seq} (1, 2, 3, ... in the order received), e.g. Q3601{seq:06d}",
+    )
+    parser.add_argument(
+        "--result-for",
+        type=_item_result,
+        action="append",
+        default=[],
+        metavar="ITEM_CODE:KEY=VALUE",
+        help="a result field only in decisions on cases of the item with this implementation "
+        "or basic code (repeatable; wins over --result), e.g. 360100000001:certificate_no=Q{seq}",
+    )
     parser.add_argument("--fail-rate", type=_rate, default=0.0, help="share of requests → 500")
     parser.add_argument(
         "--fail-for-seconds", type=float, default=0.0, help="answer 500 to everything at first"
@@ -95,9 +128,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_options(options: dict[str, Any]) -> SimulatorConfig:
-    names = set(SimulatorConfig.__dataclass_fields__)
-    values = {k: v for k, v in options.items() if k in names and k != "keys"}
-    return SimulatorConfig(keys=dict(options.get("key") or []), **values)
+    names = set(SimulatorConfig.__dataclass_fields__) - {"keys", "results", "item_results"}
+    values = {k: v for k, v in options.items() if k in names}
+    results, item_results = collect(options.get("result") or [], options.get("result_for") or [])
+    return SimulatorConfig(
+        keys=dict(options.get("key") or []),
+        results=results,
+        item_results=item_results,
+        **values,
+    )
 
 
 class _JsonLines(logging.Formatter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apps.handoffs.simulator.results import check_template
 from apps.handoffs.verify import DEFAULT_WINDOW_SECONDS
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -29,6 +30,9 @@ class SimulatorConfig:
     decision: str = "approved"
     reason: str = ""
     complete: bool = False
+    # Result fields of the decisions (simulator/results.py): {key: template}, and per item code.
+    results: dict[str, str] = field(default_factory=dict)
+    item_results: dict[str, dict[str, str]] = field(default_factory=dict)
     fail_rate: float = 0.0
     fail_for_seconds: float = 0.0
     timeout_rate: float = 0.0
@@ -59,6 +63,11 @@ class SimulatorConfig:
             raise ValueError("--national-licences plays a push receiver (--mode push)")
         if self.national_reviews and self.national_licences:
             raise ValueError("one national system per simulator")
+        if (self.results or self.item_results) and self.answer not in ("decision", "both"):
+            raise ValueError("--result and --result-for need --answer decision or both")
+        for templates in (self.results, *self.item_results.values()):
+            for template in templates.values():
+                check_template(template)
         if self.status is not None and not 400 <= self.status < 500:
             raise ValueError("--status must be a 4xx code")
         if self.portal_url and not self.token_url:

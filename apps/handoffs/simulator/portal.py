@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from apps.handoffs.simulator import national
+from apps.handoffs.simulator import national, results
 from apps.handoffs.simulator.config import ANSWER_RETRIES, SimulatorConfig
 from apps.handoffs.simulator.record import Recorder
 
@@ -98,7 +98,19 @@ class AnswerScheduler:
         now = time.monotonic()
         for kind in kinds:
             delay = 0.0 if (kind == "received" and len(kinds) == 2) else self.config.answer_delay
-            self._push(now + delay, {"envelope": envelope, "kind": kind, "tries": 0})
+            job: dict[str, Any] = {"envelope": envelope, "kind": kind, "tries": 0}
+            if kind == "decision":
+                # Rendered once, so every retry posts the same data under the same key.
+                job["result"] = self.decision_result(envelope)
+            self._push(now + delay, job)
+
+    def decision_result(self, envelope: dict[str, Any]) -> dict[str, str]:
+        """The result fields of the decision on this handoff (``--result``, ``--result-for``)."""
+        config = self.config
+        if not (config.results or config.item_results):
+            return {}
+        seq = self.recorder.sequence(envelope["idempotency_key"])
+        return results.render(config.results, config.item_results, envelope, seq=seq)
 
     def _push(self, due: float, job: dict[str, Any]) -> None:
         with self._cond:
@@ -131,6 +143,8 @@ class AnswerScheduler:
                 "reason": self.config.reason,
                 "complete": self.config.complete,
             }
+            if job.get("result"):
+                data["result"] = job["result"]
         url = envelope.get("answer_url") or self.client.api(
             f"/api/v1/handoffs/{handoff_id}/answers/"
         )

@@ -93,6 +93,14 @@ class Recorder:
             )
             return cursor.rowcount == 1
 
+    def sequence(self, idempotency_key: str) -> int:
+        """The handoff's row number in ``received`` (1, 2, 3, … in the order stored)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT rowid FROM received WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def store_national(self, envelope: dict[str, Any]) -> None:
         """The national system's own record of a rating or result (once per key)."""
         payload = envelope["payload"]
