@@ -93,26 +93,8 @@ class CaseRow:
     department_name: str
 
 
-# CaseRow's fields, in order, as ORM paths.
-_ROW_COLUMNS = (
-    "pk",
-    "number",
-    "status",
-    "channel",
-    "applicant_name",
-    "created_at",
-    "received_at",
-    "accepted_at",
-    "promised_days",
-    "extension_days",
-    "paused_days",
-    "paused_since",
-    "deadline",
-    "decided_at",
-    "closed_at",
-    "item_version__name",
-    "department__name",
-)
+# CaseRow's fields, in order, as ORM paths (``case_rows`` fails loudly if they drift apart).
+_ROW_COLUMNS = ("pk", *(field for field in _PAGE_LIST_FIELDS if field != "item_version__name_en"))
 
 
 def case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
