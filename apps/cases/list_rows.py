@@ -29,10 +29,12 @@ from apps.cases import selectors
 _PLACEHOLDER = 987654321
 
 
-def _link_pattern(view_name: str) -> tuple[str, str]:
+def _page_parts(view_name: str, labels: dict[str, str]) -> dict[str, str]:
+    """What every row of a page shares, escaped once: the column labels and the detail link
+    around the case id (``head`` + id + ``tail``)."""
     url = reverse(view_name, args=[_PLACEHOLDER])
     head, _, tail = url.partition(str(_PLACEHOLDER))
-    return head, tail
+    return {**{key: _e(value) for key, value in labels.items()}, "head": _e(head), "tail": _e(tail)}
 
 
 def _e(value: Any) -> str:
@@ -41,10 +43,6 @@ def _e(value: Any) -> str:
     if hasattr(value, "__html__"):
         return value.__html__()
     return _html_escape(str(value))
-
-
-def _escaped(labels: dict[str, str]) -> dict[str, str]:
-    return {key: _e(value) for key, value in labels.items()}
 
 
 def _day(value: datetime | None) -> str:
@@ -114,10 +112,9 @@ _MY_ROW = (
 
 def my_case_rows(cases: Iterable[selectors.CaseRow], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each of the citizen's cases (``cases/my_cases.html``)."""
-    head, tail = _link_pattern("cases:detail")
+    fixed = _page_parts("cases:detail", labels)
     badge = SlaBadges()
     draft = gettext("草稿")
-    fixed = {**_escaped(labels), "head": _e(head), "tail": _e(tail)}
     rows = [
         _MY_ROW.format(
             **fixed,
@@ -162,9 +159,8 @@ _QUEUE_ROW = (
 
 def queue_rows(cases: Iterable[selectors.CaseRow], labels: dict[str, str]) -> SafeString:
     """The ``<tr>`` of each case in the clerk's queue (``cases/office/queue.html``)."""
-    head, tail = _link_pattern("office-cases:case")
+    fixed = _page_parts("office-cases:case", labels)
     badge = SlaBadges()
-    fixed = {**_escaped(labels), "head": _e(head), "tail": _e(tail)}
     rows = []
     for case in cases:
         sla = selectors.sla_figures(case)
